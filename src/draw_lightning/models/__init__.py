@@ -1,0 +1,17 @@
+"""The DRAW core: plain PyTorch, no Lightning, Hydra or W&B."""
+
+from draw_lightning.models.attention import AttentionParams, filterbank, filterbanks, read_attentive, write_attentive
+from draw_lightning.models.draw import DRAW, DrawOutput, DrawTrace, kl_standard_normal, nats_to_bits_per_dim
+
+__all__ = [
+    "DRAW",
+    "AttentionParams",
+    "DrawOutput",
+    "DrawTrace",
+    "filterbank",
+    "filterbanks",
+    "kl_standard_normal",
+    "nats_to_bits_per_dim",
+    "read_attentive",
+    "write_attentive",
+]

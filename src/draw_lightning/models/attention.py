@@ -1,0 +1,121 @@
+"""Gaussian-filterbank attention of DRAW (Gregor et al. 2015, section 3.2).
+
+Conventions: images are ``(batch, C, B, A)`` with width ``A`` and height ``B``; pixel
+coordinates run 1..A (x) and 1..B (y), so ``g = (A + 1) / 2`` is the image centre.
+A filterbank ``F_X`` is ``(batch, N, A)`` and ``F_Y`` is ``(batch, N, B)``; each row is one
+Gaussian filter normalised over the pixels. The same filters are used on every channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "AttentionParams",
+    "attention_params",
+    "filterbank",
+    "filterbanks",
+    "read_attentive",
+    "write_attentive",
+    "soft_clamp",
+]
+
+# Bounds on the log-parameters so exp() cannot overflow in float32 or bf16 and 1/gamma stays
+# finite; soft (tanh) so gradients never vanish at the bound.
+LOG_VARIANCE_LIMIT = 10.0
+LOG_STRIDE_LIMIT = 10.0
+LOG_INTENSITY_LIMIT = 10.0
+# exp(-60) ~ 9e-27: filter weights below it are set to exactly zero, which keeps denormal
+# floats (products below 1.2e-38) out of read/write and their gradients.
+_MIN_LOG_WEIGHT = -60.0
+FILTER_EPS = 1e-8
+
+
+def soft_clamp(x: Tensor, limit: float) -> Tensor:
+    """``limit * tanh(x / limit)``: identity near 0, smoothly bounded to (-limit, limit)."""
+    return limit * torch.tanh(x / limit)
+
+
+@dataclass
+class AttentionParams:
+    """One attention window per batch element, every field of shape ``(batch,)``.
+
+    ``center_x``/``center_y`` are in pixel coordinates (1..A, 1..B), ``stride`` is the distance
+    between filter centres in pixels, ``variance`` is sigma^2, ``intensity`` is gamma.
+    """
+
+    center_x: Tensor
+    center_y: Tensor
+    stride: Tensor
+    variance: Tensor
+    intensity: Tensor
+
+    def detach(self) -> AttentionParams:
+        return AttentionParams(*(t.detach() for t in self.as_tuple()))
+
+    def as_tuple(self) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        return (self.center_x, self.center_y, self.stride, self.variance, self.intensity)
+
+    @staticmethod
+    def stack(steps: list[AttentionParams]) -> AttentionParams:
+        """Stack per-step params into fields of shape ``(T, batch)``."""
+        return AttentionParams(*(torch.stack(f) for f in zip(*(s.as_tuple() for s in steps))))
+
+
+def attention_params(raw: Tensor, *, width: int, height: int, n: int) -> AttentionParams:
+    """Map the 5 raw outputs ``W(h^dec)`` to an attention window (eqs. 21-24).
+
+    ``raw``: ``(batch, 5)`` holding (g~_X, g~_Y, log sigma^2, log delta~, log gamma).
+    """
+    gx_t, gy_t, log_var, log_stride, log_gamma = raw.unbind(-1)
+    center_x = (width + 1) / 2 * (gx_t + 1)
+    center_y = (height + 1) / 2 * (gy_t + 1)
+    # With N = 1 the stride multiplies zero offsets; max(.,1) only avoids dividing by zero.
+    stride = (max(width, height) - 1) / max(n - 1, 1) * torch.exp(soft_clamp(log_stride, LOG_STRIDE_LIMIT))
+    variance = torch.exp(soft_clamp(log_var, LOG_VARIANCE_LIMIT))
+    intensity = torch.exp(soft_clamp(log_gamma, LOG_INTENSITY_LIMIT))
+    return AttentionParams(center_x, center_y, stride, variance, intensity)
+
+
+def filterbank(center: Tensor, stride: Tensor, variance: Tensor, *, n: int, size: int) -> Tensor:
+    """One axis of the filterbank (eqs. 19, 25-26): ``(batch, n, size)``, rows sum to 1.
+
+    Filter ``i = 1..n`` is centred at ``center + (i - n/2 - 0.5) * stride``, so the grid is
+    centred on ``center``; pixel coordinates run 1..size. Normalised over pixels with an
+    epsilon guard, so a filter that falls wholly outside the image gives a zero row.
+    """
+    offsets = torch.arange(1, n + 1, device=center.device, dtype=center.dtype) - n / 2 - 0.5
+    mu = center[:, None] + offsets[None, :] * stride[:, None]  # (batch, n)
+    pixels = torch.arange(1, size + 1, device=center.device, dtype=center.dtype)
+    log_weight = -((pixels[None, None, :] - mu[:, :, None]) ** 2) / (2 * variance[:, None, None])
+    weight = torch.where(log_weight > _MIN_LOG_WEIGHT, torch.exp(log_weight), torch.zeros_like(log_weight))
+    return weight / (weight.sum(-1, keepdim=True) + FILTER_EPS)
+
+
+def filterbanks(params: AttentionParams, *, n: int, width: int, height: int) -> tuple[Tensor, Tensor]:
+    """``(F_X, F_Y)`` of shapes ``(batch, n, A)`` and ``(batch, n, B)`` for a window."""
+    fx = filterbank(params.center_x, params.stride, params.variance, n=n, size=width)
+    fy = filterbank(params.center_y, params.stride, params.variance, n=n, size=height)
+    return fx, fy
+
+
+def read_attentive(images: Tensor, fx: Tensor, fy: Tensor, intensity: Tensor) -> Tensor:
+    """Attentive read (eq. 27): ``gamma * F_Y x F_X^T`` per channel.
+
+    ``images``: ``(batch, K, B, A)``, where ``K`` may stack several images (x and x̂, each with
+    C channels) so all are read with one batched product. Returns ``(batch, K, N, N)``.
+    """
+    patches = fy[:, None] @ images @ fx[:, None].transpose(-1, -2)
+    return patches * intensity[:, None, None, None]
+
+
+def write_attentive(patches: Tensor, fx: Tensor, fy: Tensor, intensity: Tensor) -> Tensor:
+    """Attentive write (eq. 29): ``(1 / gamma) * F_Y^T w F_X`` per channel.
+
+    ``patches``: ``(batch, C, N, N)``; returns ``(batch, C, B, A)``.
+    """
+    canvas = fy[:, None].transpose(-1, -2) @ patches @ fx[:, None]
+    return canvas / intensity[:, None, None, None]

@@ -1,0 +1,136 @@
+"""LightningModule around the DRAW core: optimisation, logging and split-wide metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torch import Tensor
+from torchmetrics import MeanMetric
+
+from draw_lightning.models import DRAW, DrawOutput
+from draw_lightning.modules.metrics import VectorMean
+from draw_lightning.modules.optim import build_optimizer, build_scheduler
+
+__all__ = ["DRAWLitModule"]
+
+
+def _plain(value: Any) -> Any:
+    """DictConfig -> dict, so hyperparameters in a checkpoint need no OmegaConf/Hydra."""
+    if isinstance(value, DictConfig):
+        return OmegaConf.to_container(value, resolve=True)
+    return value
+
+
+class DRAWLitModule(L.LightningModule):
+    """Trains DRAW on the negative ELBO in nats per image.
+
+    ``net``: keyword arguments of :class:`~draw_lightning.models.DRAW` (without
+    ``image_shape``, which comes from the datamodule). ``optimizer``: ``name`` (adam, adamw,
+    rmsprop), ``lr`` and optimiser keywords. ``scheduler``: ``name`` and its keywords, or None.
+    """
+
+    def __init__(
+        self,
+        *,
+        image_shape: tuple[int, int, int],
+        net: dict[str, Any],
+        optimizer: dict[str, Any],
+        scheduler: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        image_shape = tuple(int(s) for s in _plain(image_shape))
+        net, optimizer, scheduler = _plain(net), _plain(optimizer), _plain(scheduler)
+        self.save_hyperparameters(
+            {"image_shape": image_shape, "net": net, "optimizer": optimizer, "scheduler": scheduler}
+        )
+        self.net = DRAW(image_shape=image_shape, **net)
+        num_steps = self.net.num_steps
+        self.metrics = torch.nn.ModuleDict(
+            {
+                f"{split}_{name}": MeanMetric()
+                for split in ("val", "test")
+                for name in ("loss", "rec_loss", "kl")
+            }
+        )
+        self.kl_steps = torch.nn.ModuleDict({split: VectorMean(size=num_steps) for split in ("val", "test")})
+        # The training run's data config, kept in checkpoints so eval can rebuild the data.
+        self.data_config: dict[str, Any] | None = None
+        self.kl_per_step: dict[str, Tensor] = {}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self.data_config is not None:
+            checkpoint["data_config"] = self.data_config
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.data_config = checkpoint.get("data_config")
+
+    def forward(self, x: Tensor, **kwargs: Any) -> DrawOutput:
+        return self.net(x, **kwargs)
+
+    @staticmethod
+    def images(batch: Any) -> Tensor:
+        """The image tensor of a batch: ``(x, label)`` tuples or bare tensors."""
+        return batch[0] if isinstance(batch, (tuple, list)) else batch
+
+    def training_step(self, batch: Any, batch_idx: int) -> Tensor:
+        out = self.net(self.images(batch))
+        loss = out.loss.mean()
+        self.log_dict(
+            {"train/loss": loss, "train/rec_loss": out.rec_loss.mean(), "train/kl": out.kl.mean()},
+            prog_bar=True,
+        )
+        if self._should_log_kl_steps():
+            kl_steps = out.kl_per_step.detach().mean(0)
+            self.log_dict({f"train/kl_step/{t + 1:03d}": v for t, v in enumerate(kl_steps)})
+        return loss
+
+    def _should_log_kl_steps(self) -> bool:
+        trainer = self._trainer
+        return trainer is not None and trainer.global_step % max(trainer.log_every_n_steps, 1) == 0
+
+    def _eval_step(self, split: str, batch: Any) -> None:
+        out = self.net(self.images(batch))
+        size = out.loss.shape[0]
+        for name, value in (("loss", out.loss), ("rec_loss", out.rec_loss), ("kl", out.kl)):
+            metric = self.metrics[f"{split}_{name}"]
+            metric.update(value.detach().mean(), weight=size)
+            self.log(f"{split}/{name}", metric, prog_bar=name == "loss", batch_size=size)
+        self.kl_steps[split].update(out.kl_per_step)
+
+    def _eval_epoch_end(self, split: str) -> None:
+        """Per-step KL over the whole split, straight to the loggers (64 values would swamp the
+        progress table); kept in ``kl_per_step[split]`` for callbacks and eval."""
+        metric = self.kl_steps[split]
+        if metric.update_count == 0:
+            return
+        kl_steps = metric.compute()  # synchronised across processes: every rank calls it
+        metric.reset()
+        self.kl_per_step[split] = kl_steps.cpu()
+        if self.trainer.sanity_checking or not self.trainer.is_global_zero:
+            return
+        values = {f"{split}/kl_step/{t + 1:03d}": float(v) for t, v in enumerate(kl_steps)}
+        for logger in self.loggers:
+            logger.log_metrics(values, step=self.global_step)
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self._eval_step("val", batch)
+
+    def on_validation_epoch_end(self) -> None:
+        self._eval_epoch_end("val")
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._eval_step("test", batch)
+
+    def on_test_epoch_end(self) -> None:
+        self._eval_epoch_end("test")
+
+    def configure_optimizers(self) -> Any:
+        opt_cfg = dict(self.hparams.optimizer)
+        optimizer = build_optimizer(self.parameters(), **opt_cfg)
+        if not self.hparams.scheduler:
+            return optimizer
+        scheduler = build_scheduler(optimizer, **dict(self.hparams.scheduler))
+        return optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}

@@ -1,0 +1,79 @@
+"""Training task: ``python -m draw_lightning.train [overrides]``.
+
+Seeds, builds datamodule, model (image shape taken from the data), callbacks, loggers and
+trainer from the config; fits; tests the best checkpoint; returns the optimised metric.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from draw_lightning.configs import CONFIG_DIR, setup_hydra, validate
+from draw_lightning.utils.checkpoints import resolve_ckpt_path
+from draw_lightning.utils.instantiate import instantiate_collection
+from draw_lightning.utils.runtime import apply_runtime_settings
+
+log = logging.getLogger(__name__)
+
+setup_hydra()
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Fit and test as configured; return every logged metric as floats."""
+    validate(cfg)
+    apply_runtime_settings(flush_denormal=cfg.extras.flush_denormal)
+    if cfg.extras.print_config:
+        log.info("config:\n%s", OmegaConf.to_yaml(cfg, resolve=True))
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+
+    datamodule = instantiate(cfg.data)
+    model = instantiate(cfg.model, image_shape=datamodule.image_shape)
+    model.data_config = OmegaConf.to_container(cfg.data, resolve=True)
+    trainer = instantiate(
+        cfg.trainer,
+        callbacks=instantiate_collection(cfg.get("callbacks")),
+        logger=instantiate_collection(cfg.get("logger")) or False,
+    )
+    output_dir = Path(cfg.paths.output_dir)
+    ckpt_path = resolve_ckpt_path(
+        cfg.get("ckpt_path"), runs_root=Path(cfg.paths.log_dir) / cfg.task_name, exclude=output_dir
+    )
+    if ckpt_path:
+        log.info("resuming from %s", ckpt_path)
+
+    metrics: dict[str, Any] = {}
+    if cfg.get("train"):
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+        metrics.update(trainer.callback_metrics)
+    if cfg.get("test"):
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        if not best:
+            log.warning("no best checkpoint saved: testing the current weights")
+        trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
+        metrics.update(trainer.callback_metrics)
+    return {k: float(v) for k, v in metrics.items()}
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    metrics = train(cfg)
+    name = cfg.get("optimized_metric")
+    if not name:
+        return None
+    if name not in metrics:
+        raise KeyError(f"optimized_metric={name!r} was not logged; logged metrics: {sorted(metrics)}")
+    log.info("%s = %.4f (run folder %s)", name, metrics[name], HydraConfig.get().runtime.output_dir)
+    return metrics[name]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Helpers of the task functions: instantiation, checkpoints, runtime settings."""
