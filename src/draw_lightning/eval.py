@@ -16,7 +16,7 @@ import hydra
 import lightning as L
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from draw_lightning.configs import CONFIG_DIR, setup_hydra, validate
 from draw_lightning.modules import DRAWLitModule

@@ -62,7 +62,7 @@ class AttentionParams:
     @staticmethod
     def stack(steps: list[AttentionParams]) -> AttentionParams:
         """Stack per-step params into fields of shape ``(T, batch)``."""
-        return AttentionParams(*(torch.stack(f) for f in zip(*(s.as_tuple() for s in steps))))
+        return AttentionParams(*(torch.stack(f) for f in zip(*(s.as_tuple() for s in steps), strict=True)))
 
 
 def attention_params(raw: Tensor, *, width: int, height: int, n: int) -> AttentionParams:

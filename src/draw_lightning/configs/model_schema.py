@@ -1,0 +1,49 @@
+"""Typed schema of the ``model`` config group (``conf/model/*.yaml``)."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from draw_lightning.configs.checks import at_least
+
+__all__ = ["DrawModelConfig", "NetConfig", "OptimizerConfig"]
+
+
+@dataclass
+class NetConfig:
+    """DRAW's architecture (keywords of ``draw_lightning.models.DRAW``)."""
+
+    num_steps: int = 64
+    enc_hidden: int = 256
+    dec_hidden: int = 256
+    z_dim: int = 100
+    read_attention: bool = True
+    write_attention: bool = True
+    read_n: int = 2
+    write_n: int = 5
+
+    def __post_init__(self) -> None:
+        for name in ("num_steps", "enc_hidden", "dec_hidden", "z_dim", "read_n", "write_n"):
+            at_least("model.net", name, getattr(self, name), 1)
+
+
+@dataclass
+class OptimizerConfig:
+    name: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.name not in ("adam", "adamw", "rmsprop"):
+            raise ValueError(f"model.optimizer.name must be adam, adamw or rmsprop, got {self.name!r}")
+        if not self.lr > 0:
+            raise ValueError(f"model.optimizer.lr must be > 0, got {self.lr}")
+        at_least("model.optimizer", "weight_decay", self.weight_decay, 0)
+
+
+@dataclass
+class DrawModelConfig:
+    _target_: str = "draw_lightning.modules.DRAWLitModule"
+    net: NetConfig = field(default_factory=NetConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    # ``name`` (none, cosine, step, exponential, plateau) and that scheduler's keywords.
+    scheduler: dict[str, Any] | None = None
