@@ -14,6 +14,7 @@ import hydra
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import LearningRateMonitor
 from omegaconf import DictConfig, OmegaConf
 
 from draw_lightning.configs import CONFIG_DIR, setup_hydra, validate
@@ -38,11 +39,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model, image_shape=datamodule.image_shape)
     model.data_config = OmegaConf.to_container(cfg.data, resolve=True)
-    trainer = instantiate(
-        cfg.trainer,
-        callbacks=instantiate_collection(cfg.get("callbacks")),
-        logger=instantiate_collection(cfg.get("logger")) or False,
-    )
+    loggers = instantiate_collection(cfg.get("logger"))
+    callbacks = instantiate_collection(cfg.get("callbacks"))
+    if not loggers:  # Lightning refuses a learning-rate monitor with nothing to log to
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     output_dir = Path(cfg.paths.output_dir)
     ckpt_path = resolve_ckpt_path(
         cfg.get("ckpt_path"), runs_root=Path(cfg.paths.log_dir) / cfg.task_name, exclude=output_dir
