@@ -28,9 +28,7 @@ def split_indices(n: int, *, val_fraction: float, test_fraction: float, seed: in
         if not 0 < value < 1:
             raise ValueError(f"data.{key} must lie in (0, 1), got {value}")
     if val_fraction + test_fraction >= 1:
-        raise ValueError(
-            f"data.val_fraction + data.test_fraction must be < 1, got {val_fraction} + {test_fraction}"
-        )
+        raise ValueError(f"data.val_fraction + data.test_fraction must be < 1, got {val_fraction} + {test_fraction}")
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     n_val, n_test = round(n * val_fraction), round(n * test_fraction)
     return {"val": order[:n_val], "test": order[n_val : n_val + n_test], "train": order[n_val + n_test :]}
