@@ -7,7 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import lightning as L
 import pytest
+import torch
+from torch.utils.data import Dataset, TensorDataset
+
+from draw_lightning.data import DrawDataModule
+from draw_lightning.modules import DRAWLitModule
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,3 +62,59 @@ class TrainCLI:
 @pytest.fixture
 def train_cli(data_dir: Path) -> TrainCLI:
     return TrainCLI(data_dir)
+
+
+class TensorImages(DrawDataModule):
+    """A datamodule over given image tensors (train and val), for exact control of the data."""
+
+    def __init__(self, *, train: torch.Tensor, val: torch.Tensor, batch_size: int) -> None:
+        super().__init__(batch_size=batch_size)
+        self.train_images, self.val_images = train, val
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.train_images.shape[1:])
+
+    def build_splits(self) -> dict[str, Dataset]:
+        return {
+            "train": TensorDataset(self.train_images),
+            "val": TensorDataset(self.val_images),
+            "test": TensorDataset(self.val_images),
+        }
+
+
+TINY_NET = {"num_steps": 2, "enc_hidden": 8, "dec_hidden": 8, "z_dim": 3, "read_n": 2, "write_n": 3}
+
+
+@pytest.fixture
+def tiny_model_and_data():
+    """``make(train=..., val=..., lr=...)`` -> (DRAWLitModule, TensorImages) for 8x8 images."""
+
+    def make(*, train: torch.Tensor, val: torch.Tensor, batch_size: int = 4, lr: float = 1e-2, net=None):
+        data = TensorImages(train=train, val=val, batch_size=batch_size)
+        model = DRAWLitModule(
+            image_shape=(1, 8, 8), net=net or TINY_NET, optimizer={"name": "adam", "lr": lr}, scheduler=None
+        )
+        return model, data
+
+    return make
+
+
+def quiet_trainer(root: Path, **kwargs) -> L.Trainer:
+    """A CPU Trainer without progress bar or model summary, writing under ``root``."""
+    options = dict(
+        default_root_dir=root,
+        accelerator="cpu",
+        devices=1,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        deterministic=True,
+    )
+    options.update(kwargs)
+    return L.Trainer(**options)
+
+
+@pytest.fixture
+def make_trainer():
+    return quiet_trainer
