@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
+
+from draw_lightning.models import DRAW
 
 __all__ = ["FORMAT_KEY", "FORMAT_VERSION", "check_checkpoint", "stamp_checkpoint"]
 
 FORMAT_KEY = "draw_lightning_format"
 # Raise when the checkpoint layout changes in a way older code cannot read.
 FORMAT_VERSION = 1
-# hparams that fix the parameter shapes and the optimiser state's layout.
-_ARCHITECTURE_KEYS = ("image_shape", "net")
+
+
+def _net_with_defaults(net: dict[str, Any] | None) -> dict[str, Any]:
+    """``net`` keywords with DRAW's defaults filled in, so an omitted key equals its default."""
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(DRAW.__init__).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+    return {**defaults, **(net or {})}
 
 
 def stamp_checkpoint(checkpoint: dict[str, Any]) -> None:
@@ -35,12 +46,11 @@ def check_checkpoint(checkpoint: dict[str, Any], hparams: dict[str, Any]) -> Non
             "upgrade draw_lightning to load it"
         )
     saved = checkpoint.get("hyper_parameters") or {}
-    problems = [
-        d
-        for key in _ARCHITECTURE_KEYS
-        if key in saved
-        for d in _differences(saved[key], hparams.get(key), f"model.{key}" if key == "net" else key)
-    ]
+    problems = []
+    if "image_shape" in saved:
+        problems += _differences(saved["image_shape"], hparams.get("image_shape"), "image_shape")
+    if "net" in saved:
+        problems += _differences(_net_with_defaults(saved["net"]), _net_with_defaults(hparams.get("net")), "model.net")
     # A different optimiser cannot take the saved optimiser state (Adam moments vs RMSprop averages).
     saved_optimizer = (saved.get("optimizer") or {}).get("name")
     current_optimizer = (hparams.get("optimizer") or {}).get("name")
