@@ -50,7 +50,11 @@ class DRAWLitModule(L.LightningModule):
         self.net = DRAW(image_shape=image_shape, **net)
         num_steps = self.net.num_steps
         self.metrics = torch.nn.ModuleDict(
-            {f"{split}_{name}": MeanMetric() for split in ("val", "test") for name in ("loss", "rec_loss", "kl")}
+            {
+                f"{split}_{name}": MeanMetric()
+                for split in ("val", "test")
+                for name in ("loss", "rec_loss", "kl")
+            }
         )
         self.kl_steps = torch.nn.ModuleDict({split: VectorMean(size=num_steps) for split in ("val", "test")})
         # The training run's data config, kept in checkpoints so eval can rebuild the data.
