@@ -1,1 +1,17 @@
 """Lightning callbacks of draw_lightning."""
+
+from draw_lightning.callbacks.input_check import InputCheck
+from draw_lightning.callbacks.log_flush import FlushLogsOnCheckpoint
+from draw_lightning.callbacks.model_checkpoint import FiniteModelCheckpoint
+from draw_lightning.callbacks.numerics import NonFiniteGuard
+from draw_lightning.callbacks.preemption import CheckpointOnSigterm
+from draw_lightning.callbacks.rng_state import RNGStateCheckpoint
+
+__all__ = [
+    "CheckpointOnSigterm",
+    "FiniteModelCheckpoint",
+    "FlushLogsOnCheckpoint",
+    "InputCheck",
+    "NonFiniteGuard",
+    "RNGStateCheckpoint",
+]

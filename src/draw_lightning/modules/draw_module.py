@@ -11,6 +11,7 @@ from torch import Tensor
 from torchmetrics import MeanMetric
 
 from draw_lightning.models import DRAW, DrawOutput
+from draw_lightning.modules.checkpoint_format import check_checkpoint, stamp_checkpoint
 from draw_lightning.modules.metrics import VectorMean
 from draw_lightning.modules.optim import build_optimizer, build_scheduler
 
@@ -57,10 +58,12 @@ class DRAWLitModule(L.LightningModule):
         self.kl_per_step: dict[str, Tensor] = {}
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        stamp_checkpoint(checkpoint)
         if self.data_config is not None:
             checkpoint["data_config"] = self.data_config
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        check_checkpoint(checkpoint, dict(self.hparams))
         self.data_config = checkpoint.get("data_config")
 
     def forward(self, x: Tensor, **kwargs: Any) -> DrawOutput:
