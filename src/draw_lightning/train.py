@@ -7,6 +7,7 @@ trainer from the config; fits; tests the best checkpoint; returns the optimised 
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from draw_lightning.configs import CONFIG_DIR, setup_hydra, validate
 from draw_lightning.utils.checkpoints import resolve_ckpt_path
+from draw_lightning.utils.failures import run_recording_failure
 from draw_lightning.utils.instantiate import instantiate_collection
 from draw_lightning.utils.runtime import apply_runtime_settings
 
@@ -66,14 +68,23 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def main(cfg: DictConfig) -> float | None:
+    return run_recording_failure(lambda: optimized_metric(cfg), output_dir=Path(cfg.paths.output_dir))
+
+
+def optimized_metric(cfg: DictConfig) -> float | None:
+    """Train, then return ``cfg.optimized_metric`` for sweepers (None when not set)."""
     metrics = train(cfg)
     name = cfg.get("optimized_metric")
     if not name:
         return None
     if name not in metrics:
         raise KeyError(f"optimized_metric={name!r} was not logged; logged metrics: {sorted(metrics)}")
-    log.info("%s = %.4f (run folder %s)", name, metrics[name], HydraConfig.get().runtime.output_dir)
-    return metrics[name]
+    value = metrics[name]
+    log.info("%s = %.4f (run folder %s)", name, value, HydraConfig.get().runtime.output_dir)
+    # A NaN would reach Optuna as a value it rejects, stopping the whole sweep: fail the run instead.
+    if not math.isfinite(value):
+        raise FloatingPointError(f"optimized_metric {name} = {value}: training diverged")
+    return value
 
 
 if __name__ == "__main__":

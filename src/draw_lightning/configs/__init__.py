@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 from draw_lightning.configs.schema import register_configs, validate
 
-__all__ = ["CONFIG_DIR", "config_dir", "register_configs", "setup_hydra", "validate"]
+__all__ = ["CONFIG_DIR", "config_dir", "multirun_group", "register_configs", "setup_hydra", "validate"]
 
 
 def config_dir() -> str:
@@ -26,11 +27,29 @@ def config_dir() -> str:
     raise FileNotFoundError(f"draw_lightning: no train.yaml in any of {[str(c) for c in candidates]}")
 
 
+def multirun_group(mode: RunMode | str, task_name: str, sweep_dir: str) -> str | None:
+    """``<task_name>-<sweep folder name>`` in a multirun, shared by all its jobs; None in a single run."""
+    if str(getattr(mode, "name", mode)) != RunMode.MULTIRUN.name:
+        return None
+    return f"{task_name}-{Path(sweep_dir).name}"
+
+
 def setup_hydra() -> None:
-    """Register schemas and the ``pid`` resolver (unique run folders within one second)."""
+    """Register schemas and the resolvers used by ``conf/``.
+
+    ``pid`` keeps runs started in one second apart; it is cached so that a multirun's folder,
+    resolved once by the launcher, keeps its name in jobs run by other processes (submitit).
+    ``cwd`` is the directory the command started in: unlike ``${hydra:runtime.cwd}`` it
+    resolves before Hydra's job config exists, as a multirun's sweep folder must.
+    ``multirun_group`` names the group of a sweep's runs (``run_group`` in ``train.yaml``).
+    """
     register_configs()
+    if not OmegaConf.has_resolver("cwd"):
+        OmegaConf.register_new_resolver("cwd", os.getcwd, use_cache=True)
     if not OmegaConf.has_resolver("pid"):
-        OmegaConf.register_new_resolver("pid", lambda: str(os.getpid()))
+        OmegaConf.register_new_resolver("pid", lambda: str(os.getpid()), use_cache=True)
+    if not OmegaConf.has_resolver("multirun_group"):
+        OmegaConf.register_new_resolver("multirun_group", multirun_group)
 
 
 CONFIG_DIR = config_dir()

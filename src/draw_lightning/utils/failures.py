@@ -1,0 +1,47 @@
+"""A failed run leaves its traceback in its own folder, then fails as usual.
+
+In a multirun the sweeper sees the failure too: the basic sweeper still runs the other jobs of
+the batch and exits non-zero at the end; Optuna marks the trial failed and goes on (up to
+``hydra.sweeper.max_failure_rate``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+__all__ = ["ERROR_FILE", "run_recording_failure"]
+
+log = logging.getLogger(__name__)
+
+ERROR_FILE = "error.txt"
+Result = TypeVar("Result")
+
+
+def run_recording_failure(task: Callable[[], Result], *, output_dir: Path) -> Result:
+    """Run ``task()``; on an exception write its traceback to ``output_dir/error.txt`` and re-raise.
+
+    A W&B run left open is finished either way (marked failed on error), so the next job of a
+    multirun run in this process starts its own W&B run.
+    """
+    failed = False
+    try:
+        return task()
+    except Exception:
+        failed = True
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / ERROR_FILE).write_text(traceback.format_exc())
+        log.error("run failed; traceback in %s", output_dir / ERROR_FILE)
+        raise
+    finally:
+        _finish_wandb(failed=failed)
+
+
+def _finish_wandb(*, failed: bool) -> None:
+    wandb = sys.modules.get("wandb")  # only if something imported it: no W&B import otherwise
+    if wandb is not None and getattr(wandb, "run", None) is not None:
+        wandb.finish(exit_code=1 if failed else 0)
