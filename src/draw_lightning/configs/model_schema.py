@@ -5,7 +5,7 @@ from typing import Any
 
 from draw_lightning.configs.checks import at_least
 
-__all__ = ["DrawModelConfig", "NetConfig", "OptimizerConfig"]
+__all__ = ["DrawModelConfig", "NetConfig", "OptimizerConfig", "SchedulerConfig"]
 
 
 @dataclass
@@ -41,9 +41,28 @@ class OptimizerConfig:
 
 
 @dataclass
+class SchedulerConfig:
+    """Learning-rate schedule; only the keys of the chosen ``name`` are used."""
+
+    name: str = "none"  # none | cosine | step | exponential | plateau
+    t_max: int | None = None  # cosine: steps to anneal over (default: the trainer's max_steps)
+    eta_min: float = 0.0  # cosine
+    step_size: int = 10  # step: epochs between decays
+    gamma: float = 0.5  # step, exponential: decay factor
+    factor: float = 0.5  # plateau
+    patience: int = 5  # plateau: epochs without improvement of val/loss
+
+    def __post_init__(self) -> None:
+        names = ("none", "cosine", "step", "exponential", "plateau")
+        if self.name not in names:
+            raise ValueError(f"model.scheduler.name must be one of {', '.join(names)}; got {self.name!r}")
+        if not 0 < self.gamma <= 1 or not 0 < self.factor < 1:
+            raise ValueError(f"model.scheduler.gamma and factor must lie in (0, 1], got {self.gamma}, {self.factor}")
+
+
+@dataclass
 class DrawModelConfig:
     _target_: str = "draw_lightning.modules.DRAWLitModule"
     net: NetConfig = field(default_factory=NetConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
-    # ``name`` (none, cosine, step, exponential, plateau) and that scheduler's keywords.
-    scheduler: dict[str, Any] | None = None
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)

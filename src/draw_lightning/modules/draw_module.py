@@ -145,5 +145,6 @@ class DRAWLitModule(L.LightningModule):
         optimizer = build_optimizer(self.parameters(), **opt_cfg)
         if not self.hparams.scheduler:
             return optimizer
-        scheduler = build_scheduler(optimizer, **dict(self.hparams.scheduler))
+        max_steps = self.trainer.max_steps if self._trainer is not None else -1
+        scheduler = build_scheduler(optimizer, max_steps=max_steps, **dict(self.hparams.scheduler))
         return optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}

@@ -22,24 +22,36 @@ def build_optimizer(
     return optimizers[name](params, lr=lr, weight_decay=weight_decay, **extra)
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, *, name: str, **kwargs: Any) -> dict[str, Any] | None:
+def build_scheduler(
+    optimizer: torch.optim.Optimizer,
+    *,
+    name: str,
+    max_steps: int = -1,
+    t_max: int | None = None,
+    eta_min: float = 0.0,
+    step_size: int = 10,
+    gamma: float = 0.5,
+    factor: float = 0.5,
+    patience: int = 5,
+) -> dict[str, Any] | None:
     """A Lightning ``lr_scheduler`` dict, or None for ``name: none``.
 
-    ``cosine`` (``T_max`` steps), ``step`` (``step_size``, ``gamma`` in epochs), ``exponential``
-    (``gamma`` per epoch), ``plateau`` (on ``val/loss``).
+    ``cosine`` anneals per step over ``t_max`` (default ``max_steps``); ``step`` and
+    ``exponential`` decay per epoch; ``plateau`` watches ``val/loss``.
     """
+    sched = torch.optim.lr_scheduler
     if name == "none":
         return None
     if name == "cosine":
-        return {"scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, **kwargs), "interval": "step"}
+        t_max = t_max or max_steps
+        if t_max is None or t_max < 1:
+            raise ValueError("model.scheduler.t_max must be set (>= 1) for cosine when trainer.max_steps is not")
+        return {"scheduler": sched.CosineAnnealingLR(optimizer, T_max=t_max, eta_min=eta_min), "interval": "step"}
     if name == "step":
-        return {"scheduler": torch.optim.lr_scheduler.StepLR(optimizer, **kwargs), "interval": "epoch"}
+        return {"scheduler": sched.StepLR(optimizer, step_size=step_size, gamma=gamma), "interval": "epoch"}
     if name == "exponential":
-        return {"scheduler": torch.optim.lr_scheduler.ExponentialLR(optimizer, **kwargs), "interval": "epoch"}
+        return {"scheduler": sched.ExponentialLR(optimizer, gamma=gamma), "interval": "epoch"}
     if name == "plateau":
-        return {
-            "scheduler": torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, **kwargs),
-            "monitor": "val/loss",
-            "interval": "epoch",
-        }
-    raise ValueError(f"scheduler.name must be one of none, cosine, step, exponential, plateau; got {name!r}")
+        plateau = sched.ReduceLROnPlateau(optimizer, factor=factor, patience=patience)
+        return {"scheduler": plateau, "monitor": "val/loss", "interval": "epoch"}
+    raise ValueError(f"model.scheduler.name must be one of none, cosine, step, exponential, plateau; got {name!r}")
