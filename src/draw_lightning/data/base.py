@@ -4,48 +4,37 @@ from __future__ import annotations
 
 import os
 from abc import abstractmethod
-from pathlib import Path
+from collections.abc import Sequence
 
 import lightning as L
-import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, SequentialSampler
 
-__all__ = ["DATA_DIR_ENV", "DrawDataModule", "resolve_data_dir", "split_indices"]
+from draw_lightning.data.locations import DATA_DIR_ENV, resolve_cache_dir, resolve_data_dir
+from draw_lightning.data.samplers import EpochBatchSampler, EpochShuffleSampler
+from draw_lightning.data.splits import holdout_indices, split_indices
 
-DATA_DIR_ENV = "DRAW_DATA_DIR"
-
-
-def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
-    """``data_dir`` if given, else ``$DRAW_DATA_DIR``, else ``./data``."""
-    if data_dir is None or str(data_dir) == "":
-        data_dir = os.environ.get(DATA_DIR_ENV, "data")
-    return Path(data_dir).expanduser()
-
-
-def split_indices(n: int, *, val_fraction: float, test_fraction: float, seed: int) -> dict[str, torch.Tensor]:
-    """Deterministic train/val/test index split of ``n`` items by ``seed``."""
-    for key, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if not 0 < value < 1:
-            raise ValueError(f"data.{key} must lie in (0, 1), got {value}")
-    if val_fraction + test_fraction >= 1:
-        raise ValueError(
-            f"data.val_fraction + data.test_fraction must be < 1, got {val_fraction} + {test_fraction}"
-        )
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    n_val, n_test = round(n * val_fraction), round(n * test_fraction)
-    return {"val": order[:n_val], "test": order[n_val : n_val + n_test], "train": order[n_val + n_test :]}
+__all__ = [
+    "DATA_DIR_ENV",
+    "DrawDataModule",
+    "holdout_indices",
+    "resolve_cache_dir",
+    "resolve_data_dir",
+    "split_indices",
+]
 
 
 class DrawDataModule(L.LightningDataModule):
     """Base datamodule: subclasses set ``image_shape`` and build the three split datasets.
 
-    Batches are ``(images, labels)`` with images ``(batch, C, B, A)`` in [0, 1].
+    Batches are ``(images, labels)`` with images ``(batch, C, B, A)`` in [0, 1]. Training batches
+    are shuffled by ``seed`` and the epoch, so a run's data order does not depend on global RNGs.
     """
 
     def __init__(
         self,
         *,
         data_dir: str | os.PathLike | None = None,
+        cache_dir: str | os.PathLike | None = None,
         batch_size: int = 64,
         eval_batch_size: int | None = None,
         num_workers: int = 0,
@@ -55,7 +44,10 @@ class DrawDataModule(L.LightningDataModule):
         super().__init__()
         if batch_size < 1:
             raise ValueError(f"data.batch_size must be >= 1, got {batch_size}")
+        if seed < 0:
+            raise ValueError(f"data.seed must be >= 0, got {seed}")
         self.data_dir = resolve_data_dir(data_dir)
+        self.cache_dir = resolve_cache_dir(cache_dir)
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or batch_size
         self.num_workers = num_workers
@@ -78,14 +70,15 @@ class DrawDataModule(L.LightningDataModule):
 
     def _loader(self, split: str, *, shuffle: bool) -> DataLoader:
         self.setup()
+        dataset = self.splits[split]
+        sampler = EpochShuffleSampler(len(dataset), seed=self.seed) if shuffle else SequentialSampler(dataset)
+        batch_size = self.batch_size if split == "train" else self.eval_batch_size
         return DataLoader(
-            self.splits[split],
-            batch_size=self.batch_size if split == "train" else self.eval_batch_size,
-            shuffle=shuffle,
+            dataset,
+            batch_sampler=EpochBatchSampler(sampler, batch_size=batch_size, drop_last=False),
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.num_workers > 0,
-            drop_last=False,
         )
 
     def train_dataloader(self) -> DataLoader:
@@ -96,3 +89,4 @@ class DrawDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test", shuffle=False)
+
