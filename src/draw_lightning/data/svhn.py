@@ -28,7 +28,7 @@ def read_svhn_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
     try:
         mat = scipy.io.loadmat(str(path))
-    except (OSError, ValueError, TypeError) as err:
+    except (OSError, ValueError, TypeError, scipy.io.matlab.MatReadError) as err:
         raise ValueError(f"{path} is not a readable MATLAB .mat file ({err})") from err
     if "X" not in mat or "y" not in mat:
         found = sorted(k for k in mat if not k.startswith("__"))
