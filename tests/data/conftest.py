@@ -15,8 +15,7 @@ from draw_lightning.configs import CONFIG_DIR, setup_hydra
 setup_hydra()
 
 
-def compose_train(overrides: list[str], *, run_dir: Path) -> DictConfig:
-    """The train config composed from conf/, with Hydra's runtime set and runs written to ``run_dir``."""
+def _compose_train(overrides: list[str], *, run_dir: Path) -> DictConfig:
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose(
             "train",
@@ -32,10 +31,23 @@ def compose_train(overrides: list[str], *, run_dir: Path) -> DictConfig:
     return cfg
 
 
-def write_npy(path: Path, array: np.ndarray) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, array)
-    return path
+@pytest.fixture
+def compose_train():
+    """``compose_train(overrides, run_dir=...)``: the train config composed from the project's
+    conf/, Hydra's runtime set, runs written under ``run_dir``."""
+    return _compose_train
+
+
+@pytest.fixture
+def write_npy():
+    """``write_npy(path, array)``: save ``array`` as .npy at ``path`` (parents created)."""
+
+    def write(path: Path, array: np.ndarray) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, array)
+        return path
+
+    return write
 
 
 @pytest.fixture
