@@ -26,7 +26,10 @@ def compose_data(*overrides: str):
         (["data=quickdraw", "data.mixing=shuffled"], r"data.mixing must be one of \('balanced', 'natural'\)"),
         (["data=quickdraw_cat", "data.val_fraction=1.5"], r"data.val_fraction must lie in \(0, 1\), got 1.5"),
         (["data=omniglot", "data.test_fraction=0"], r"data.test_fraction must lie in \(0, 1\), got 0"),
-        (["data=binarized_mnist", "data.binarization=half"], r"data.binarization must be one of \('static', 'dynamic'\)"),
+        (
+            ["data=binarized_mnist", "data.binarization=half"],
+            r"data.binarization must be one of \('static', 'dynamic'\)",
+        ),
         (["data=image_folder", "data.root=/x", "data.channels=4"], r"data.channels must be 1 \(grey\) or 3"),
         (["data=mnist", "data.val_size=0"], r"data.val_size must be >= 1, got 0"),
         (["data=svhn", "data.seed=-1"], r"data.seed must be >= 0, got -1"),
@@ -48,8 +51,19 @@ def test_wrong_type_or_unknown_key_fails_at_composition():
 
 @pytest.mark.parametrize(
     "name",
-    ["mnist", "fashion_mnist", "binarized_mnist", "svhn", "cifar10", "cifar10_folder", "omniglot", "quickdraw",
-     "quickdraw_cat", "quickdraw_dog", "quickdraw_cat_dog"],
+    [
+        "mnist",
+        "fashion_mnist",
+        "binarized_mnist",
+        "svhn",
+        "cifar10",
+        "cifar10_folder",
+        "omniglot",
+        "quickdraw",
+        "quickdraw_cat",
+        "quickdraw_dog",
+        "quickdraw_cat_dog",
+    ],
 )
 def test_every_data_config_validates(name):
     validate(compose_data(f"data={name}"))

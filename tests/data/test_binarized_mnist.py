@@ -49,7 +49,12 @@ def test_static_file_with_wrong_key_or_shape(tmp_path):
     np.savez(path, train=np.zeros((5, 784), np.uint8), valid=np.zeros((5, 28, 28), np.uint8), test=np.zeros((5, 784)))
     with pytest.raises(ValueError, match=r"\['valid'\]: expected an \(N, 784\) integer array of 0/1 values, got shape"):
         BinarizedMNISTDataModule(data_dir=tmp_path).setup()
-    np.savez(path, train=np.full((5, 784), 255, np.uint8), valid=np.zeros((5, 784), np.uint8), test=np.zeros((5, 784), np.uint8))
+    np.savez(
+        path,
+        train=np.full((5, 784), 255, np.uint8),
+        valid=np.zeros((5, 784), np.uint8),
+        test=np.zeros((5, 784), np.uint8),
+    )
     with pytest.raises(ValueError, match=r"\['train'\]: .* with values in \[255, 255\]"):
         BinarizedMNISTDataModule(data_dir=tmp_path).setup()
 

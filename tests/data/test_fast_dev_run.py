@@ -64,8 +64,14 @@ def test_fast_dev_run(name, tmp_path, compose_train):
     overrides = extra(tmp_path / "data") if callable(extra) else extra
     config = name.removesuffix("_dynamic")
     cfg = compose_train(
-        [f"data={config}", "debug=fdr", f"data.cache_dir={tmp_path / 'cache'}", "data.batch_size=8", *TINY_MODEL,
-         *overrides],
+        [
+            f"data={config}",
+            "debug=fdr",
+            f"data.cache_dir={tmp_path / 'cache'}",
+            "data.batch_size=8",
+            *TINY_MODEL,
+            *overrides,
+        ],
         run_dir=tmp_path,
     )
     datamodule = instantiate(cfg.data)
@@ -78,8 +84,14 @@ def test_fast_dev_run(name, tmp_path, compose_train):
 
 def test_cifar10_offline_points_to_the_folder_config(tmp_path, compose_train):
     cfg = compose_train(
-        ["data=cifar10", "debug=fdr", f"data.data_dir={tmp_path}", f"data.cache_dir={tmp_path / 'cache'}",
-         "data.download=false", *TINY_MODEL],
+        [
+            "data=cifar10",
+            "debug=fdr",
+            f"data.data_dir={tmp_path}",
+            f"data.cache_dir={tmp_path / 'cache'}",
+            "data.download=false",
+            *TINY_MODEL,
+        ],
         run_dir=tmp_path,
     )
     with pytest.raises(FileNotFoundError, match=r"CIFAR10 not found .*cifar-10-batches-py/.*data=cifar10_folder"):

@@ -93,8 +93,9 @@ def test_binarization(data_dir):
 def test_dog_missing_offline_names_file_places_and_remedy(data_dir, cache_dir):
     """The offline data has no dog.npy and the network is unreachable: a clear error, nothing written."""
     before = sorted(os.listdir(data_dir / "quickdraw"))
-    dm = QuickDrawDataModule(categories=["dog"], data_dir=data_dir, cache_dir=cache_dir,
-                             download_url="http://127.0.0.1:9/quickdraw")  # closed port: fails at once
+    dm = QuickDrawDataModule(
+        categories=["dog"], data_dir=data_dir, cache_dir=cache_dir, download_url="http://127.0.0.1:9/quickdraw"
+    )  # closed port: fails at once
     with pytest.raises(FileNotFoundError) as err:
         dm.prepare_data()
     message = str(err.value)

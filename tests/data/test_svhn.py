@@ -51,7 +51,9 @@ def test_bad_svhn_files(tmp_path, cache_dir):
     path = tmp_path / "svhn" / "train_32x32.mat"
     scipy.io.savemat(path, {"images": np.zeros((2, 2))})
     dm = SVHNDataModule(data_dir=tmp_path, cache_dir=cache_dir, val_size=1, download=False)
-    with pytest.raises(ValueError, match=r"train_32x32.mat: expected arrays X and y \(SVHN's format\), found \['images'\]"):
+    with pytest.raises(
+        ValueError, match=r"train_32x32.mat: expected arrays X and y \(SVHN's format\), found \['images'\]"
+    ):
         dm.load("train")
     scipy.io.savemat(path, {"X": np.zeros((28, 28, 1, 4), np.uint8), "y": np.ones((4, 1))})
     with pytest.raises(ValueError, match=r"X must be a \(32, 32, 3, N\) uint8 array, got \(28, 28, 1, 4\)"):
@@ -62,5 +64,7 @@ def test_bad_svhn_files(tmp_path, cache_dir):
     path.write_bytes(b"not a mat file")
     with pytest.raises(ValueError, match="train_32x32.mat is not a readable MATLAB .mat file"):
         dm.load("train")
-    with pytest.raises(FileNotFoundError, match=r"SVHN file not found \(looked in .*test_32x32.mat.*data.download is false"):
+    with pytest.raises(
+        FileNotFoundError, match=r"SVHN file not found \(looked in .*test_32x32.mat.*data.download is false"
+    ):
         dm.load("test")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from abc import abstractmethod
-from collections.abc import Sequence
 
 import lightning as L
 from torch.utils.data import DataLoader, Dataset, SequentialSampler
@@ -89,4 +88,3 @@ class DrawDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test", shuffle=False)
-

@@ -79,7 +79,9 @@ class ImageFolderDataModule(DrawDataModule):
     def folder(self) -> datasets.ImageFolder:
         """The whole folder as one dataset of ``(image (C, H, W), class index)``."""
         if not self.root.is_dir():
-            raise FileNotFoundError(f"data.root: image folder {self.root} does not exist (expected root/<class>/<image>)")
+            raise FileNotFoundError(
+                f"data.root: image folder {self.root} does not exist (expected root/<class>/<image>)"
+            )
         return datasets.ImageFolder(
             str(self.root),
             loader=ImageLoader(mode="L" if self.channels == 1 else "RGB"),

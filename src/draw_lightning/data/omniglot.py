@@ -118,7 +118,8 @@ class OmniglotDataModule(DrawDataModule):
         classes = {name: index for index, name in enumerate(sorted(set(characters)))}
         labels = np.array([classes[c] for c in characters])
         images = np.concatenate(images)
-        parts = split_indices(len(images), val_fraction=self.val_fraction, test_fraction=self.test_fraction,
-                              seed=self.seed)
+        parts = split_indices(
+            len(images), val_fraction=self.val_fraction, test_fraction=self.test_fraction, seed=self.seed
+        )
         check_splits_nonempty({k: len(v) for k, v in parts.items()}, what=f"Omniglot {self.subsets}")
         return {split: ArrayImageDataset(images=images, labels=labels, rows=rows) for split, rows in parts.items()}

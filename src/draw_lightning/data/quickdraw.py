@@ -114,8 +114,9 @@ class QuickDrawDataModule(DrawDataModule):
         )
         looked = " and ".join(str(p) for p in places)
         if not self.download:
-            raise FileNotFoundError(f"Quick, Draw! file {category}.npy not found (looked in {looked}); "
-                                    f"data.download is false. {how}")
+            raise FileNotFoundError(
+                f"Quick, Draw! file {category}.npy not found (looked in {looked}); data.download is false. {how}"
+            )
         note = "" if target == places[0] else f" (the data directory is not writable, so the download goes to {target})"
         log.info("downloading %s to %s", url, target)
         try:
@@ -126,8 +127,9 @@ class QuickDrawDataModule(DrawDataModule):
                 f"({err.reason}){note}. {how}"
             ) from err
         except DownloadError as err:
-            raise DownloadError(f"Quick, Draw! category {category!r}: {err}; nothing was saved to {target}. "
-                                f"Run again to retry. {how}") from err
+            raise DownloadError(
+                f"Quick, Draw! category {category!r}: {err}; nothing was saved to {target}. Run again to retry. {how}"
+            ) from err
 
     def prepare_data(self) -> None:
         for category in self.categories:
@@ -143,7 +145,9 @@ class QuickDrawDataModule(DrawDataModule):
             parts = split_indices(
                 count, val_fraction=self.val_fraction, test_fraction=self.test_fraction, seed=[self.seed, label]
             )
-            check_splits_nonempty({k: len(v) for k, v in parts.items()}, what=f"Quick, Draw! {category!r} ({count} rows)")
+            check_splits_nonempty(
+                {k: len(v) for k, v in parts.items()}, what=f"Quick, Draw! {category!r} ({count} rows)"
+            )
             for split, index in parts.items():
                 rows[split].append(index)
         binarization = QUICKDRAW_BINARIZATIONS[self.binarization]

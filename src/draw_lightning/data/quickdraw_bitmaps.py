@@ -26,7 +26,9 @@ def read_bitmap_header(path: Path) -> tuple[int, int]:
             version = np.lib.format.read_magic(f)
             if version not in ((1, 0), (2, 0)):
                 raise ValueError(f".npy format version {version} (1.0 or 2.0 expected)")
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            read_header = (
+                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            )
             shape, fortran_order, dtype = read_header(f)
             offset = f.tell()
     except (ValueError, OSError, EOFError, SyntaxError) as err:

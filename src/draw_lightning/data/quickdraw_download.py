@@ -62,9 +62,10 @@ def download_bitmaps(url: str, target: Path, *, timeout: float = 30.0, progress:
 def _copy(response, fd: int, *, expected: int | None, name: str, progress: bool) -> int:
     """Stream ``response`` into ``fd`` with a progress bar; return the bytes received."""
     received = 0
-    with os.fdopen(fd, "wb") as out, tqdm(
-        total=expected, unit="B", unit_scale=True, desc=f"downloading {name}", disable=not progress
-    ) as bar:
+    with (
+        os.fdopen(fd, "wb") as out,
+        tqdm(total=expected, unit="B", unit_scale=True, desc=f"downloading {name}", disable=not progress) as bar,
+    ):
         while True:
             try:
                 chunk = response.read(CHUNK_BYTES)

@@ -17,9 +17,7 @@ def split_indices(
         if not 0 < value < 1:
             raise ValueError(f"data.{key} must lie in (0, 1), got {value}")
     if val_fraction + test_fraction >= 1:
-        raise ValueError(
-            f"data.val_fraction + data.test_fraction must be < 1, got {val_fraction} + {test_fraction}"
-        )
+        raise ValueError(f"data.val_fraction + data.test_fraction must be < 1, got {val_fraction} + {test_fraction}")
     order = np.random.default_rng(seed).permutation(n)
     n_val, n_test = round(n * val_fraction), round(n * test_fraction)
     parts = {"train": order[n_val + n_test :], "val": order[:n_val], "test": order[n_val : n_val + n_test]}
