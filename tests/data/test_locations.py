@@ -24,4 +24,3 @@ def test_permission_bits_are_honoured(tmp_path):
         assert download_dir(data, tmp_path / "cache", "quickdraw") == tmp_path / "cache" / "quickdraw"
     finally:
         data.chmod(0o755)
-

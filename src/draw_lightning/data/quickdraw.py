@@ -121,10 +121,10 @@ class QuickDrawDataModule(DrawDataModule):
         log.info("downloading %s to %s", url, target)
         try:
             return download_bitmaps(url, target)
-        except urllib.error.URLError as err:
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
             raise FileNotFoundError(
                 f"Quick, Draw! file {category}.npy not found (looked in {looked}) and {url} is unreachable "
-                f"({err.reason}){note}. {how}"
+                f"({getattr(err, 'reason', err)}){note}. {how}"
             ) from err
         except DownloadError as err:
             raise DownloadError(
