@@ -8,7 +8,16 @@ dataclasses' ``__post_init__`` when :func:`validate` turns the config into objec
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
-from draw_lightning.configs.data_schema import QuickDrawDataConfig
+from draw_lightning.configs.data_schema import (
+    BinarizedMNISTDataConfig,
+    CIFAR10DataConfig,
+    FashionMNISTDataConfig,
+    ImageFolderDataConfig,
+    MNISTDataConfig,
+    OmniglotDataConfig,
+    QuickDrawDataConfig,
+    SVHNDataConfig,
+)
 from draw_lightning.configs.model_schema import DrawModelConfig
 
 __all__ = ["register_configs", "validate"]
@@ -16,6 +25,13 @@ __all__ = ["register_configs", "validate"]
 # (group, name, schema): conf/<group>/*.yaml start with `defaults: [<name>, _self_]`.
 SCHEMAS = [
     ("model", "draw_schema", DrawModelConfig),
+    ("data", "mnist_schema", MNISTDataConfig),
+    ("data", "binarized_mnist_schema", BinarizedMNISTDataConfig),
+    ("data", "fashion_mnist_schema", FashionMNISTDataConfig),
+    ("data", "svhn_schema", SVHNDataConfig),
+    ("data", "cifar10_schema", CIFAR10DataConfig),
+    ("data", "image_folder_schema", ImageFolderDataConfig),
+    ("data", "omniglot_schema", OmniglotDataConfig),
     ("data", "quickdraw_schema", QuickDrawDataConfig),
 ]
 
