@@ -1,7 +1,6 @@
 """Typed schema of the ``model`` config group (``conf/model/*.yaml``)."""
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from draw_lightning.configs.checks import at_least
 

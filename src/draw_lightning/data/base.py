@@ -76,8 +76,8 @@ class DrawDataModule(L.LightningDataModule):
         dataset = self.splits[split]
         batch_size = self.batch_size if split == "train" else self.eval_batch_size
         if shuffle:
+            # set_epoch drops the skip once the loop moves past the saved epoch
             epoch, batches_done = self._resume_position or (0, 0)
-            self._resume_position = None
             start = min(batches_done * batch_size, len(dataset))
             sampler = EpochShuffleSampler(len(dataset), seed=self.seed, epoch=epoch, start=start)
         else:
