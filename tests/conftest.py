@@ -1,0 +1,89 @@
+"""Shared fixtures: the data directory, and one short real training run reused by many tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("DRAW_DATA_DIR", REPO / "../shared/data")).resolve()
+
+# A debug-sized DRAW (T = 4) that trains in seconds on a CPU.
+TINY_MODEL = [
+    "model.net.num_steps=4",
+    "model.net.enc_hidden=16",
+    "model.net.dec_hidden=16",
+    "model.net.z_dim=4",
+    "model.net.read_n=2",
+    "model.net.write_n=3",
+    "model.optimizer.lr=3e-3",
+]
+
+
+def run_env() -> dict[str, str]:
+    """Environment of a CLI subprocess: this checkout's code, the shared data, W&B offline."""
+    env = dict(os.environ)
+    env.update(
+        PYTHONPATH=str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", ""),
+        DRAW_DATA_DIR=str(DATA_DIR),
+        WANDB_MODE="offline",
+    )
+    env.pop("DRAW_ROOT_DIR", None)
+    return env
+
+
+def run_task(module: str, *overrides: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``python -m draw_lightning.<module> overrides`` in ``cwd``; fail with its output if it fails."""
+    proc = subprocess.run(
+        [sys.executable, "-m", f"draw_lightning.{module}", *overrides],
+        cwd=cwd, env=run_env(), capture_output=True, text=True, timeout=timeout,
+    )
+    assert proc.returncode == 0, f"{module} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
+    return proc
+
+
+def only_run_dir(cwd: Path, task: str) -> Path:
+    runs = sorted((cwd / "logs" / task / "runs").iterdir())
+    assert len(runs) == 1, f"expected one {task} run under {cwd}, found {runs}"
+    return runs[0]
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not (DATA_DIR / "quickdraw" / "cat.npy").is_file():
+        pytest.skip(f"no Quick, Draw! data under {DATA_DIR}; set DRAW_DATA_DIR")
+    return DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """Run folder of a short training run (2 epochs) logging to CSV, TensorBoard and W&B offline."""
+    cwd = tmp_path_factory.mktemp("trained")
+    run_task(
+        "train",
+        *TINY_MODEL,
+        "logger=many",
+        "data.batch_size=32",
+        "data.max_per_category=1000",
+        "trainer.accelerator=cpu",
+        "trainer.max_epochs=2",
+        "trainer.limit_train_batches=20",
+        "trainer.limit_val_batches=2",
+        "trainer.limit_test_batches=2",
+        "trainer.log_every_n_steps=5",
+        "callbacks.canvas.num_samples=4",
+        "callbacks.canvas.num_reconstructions=3",
+        "callbacks.canvas.max_steps_shown=null",
+        "extras.print_config=false",
+        cwd=cwd,
+    )
+    return only_run_dir(cwd, "train")
+
+
+@pytest.fixture(scope="session")
+def trained_ckpt(trained_run: Path) -> Path:
+    return trained_run / "checkpoints" / "last.ckpt"
