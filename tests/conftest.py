@@ -1,4 +1,5 @@
-"""Shared fixtures: the data directory, and one short real training run reused by many tests."""
+"""Shared fixtures: the real data directory, a tiny DRAW configuration, and one short real
+training run (CSV, TensorBoard and W&B offline) whose checkpoint and files many tests reuse."""
 
 from __future__ import annotations
 
@@ -9,29 +10,34 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(os.environ.get("DRAW_DATA_DIR", REPO / "../shared/data")).resolve()
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("DRAW_DATA_DIR", REPO_ROOT.parent / "shared" / "data")).resolve()
+# Every test process (and subprocess it starts) reads data from the same place; W&B never
+# reaches for the network from a test.
+os.environ["DRAW_DATA_DIR"] = str(DATA_DIR)
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
 
-# A debug-sized DRAW (T = 4) that trains in seconds on a CPU.
+# Overrides that shrink any model config to a few-second run.
 TINY_MODEL = [
-    "model.net.num_steps=4",
+    "model.net.num_steps=3",
     "model.net.enc_hidden=16",
     "model.net.dec_hidden=16",
     "model.net.z_dim=4",
-    "model.net.read_n=2",
-    "model.net.write_n=3",
-    "model.optimizer.lr=3e-3",
 ]
 
 
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not (DATA_DIR / "quickdraw" / "cat.npy").is_file():
+        pytest.fail(f"real datasets not found in {DATA_DIR}: set DRAW_DATA_DIR to shared/data")
+    return DATA_DIR
+
+
 def run_env() -> dict[str, str]:
-    """Environment of a CLI subprocess: this checkout's code, the shared data, W&B offline."""
-    env = dict(os.environ)
-    env.update(
-        PYTHONPATH=str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", ""),
-        DRAW_DATA_DIR=str(DATA_DIR),
-        WANDB_MODE="offline",
-    )
+    """Environment of a CLI subprocess: this checkout's code first, the shared data, W&B offline."""
+    env = dict(os.environ, DRAW_DATA_DIR=str(DATA_DIR), WANDB_MODE="offline")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT / "src"), env.get("PYTHONPATH")) if p)
     env.pop("DRAW_ROOT_DIR", None)
     return env
 
@@ -53,19 +59,16 @@ def only_run_dir(cwd: Path, task: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def data_dir() -> Path:
-    if not (DATA_DIR / "quickdraw" / "cat.npy").is_file():
-        pytest.skip(f"no Quick, Draw! data under {DATA_DIR}; set DRAW_DATA_DIR")
-    return DATA_DIR
-
-
-@pytest.fixture(scope="session")
 def trained_run(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    """Run folder of a short training run (2 epochs) logging to CSV, TensorBoard and W&B offline."""
+    """Run folder of a short training run (2 epochs, T = 4) logging to CSV, TensorBoard and W&B offline."""
     cwd = tmp_path_factory.mktemp("trained")
     run_task(
         "train",
         *TINY_MODEL,
+        "model.net.num_steps=4",
+        "model.net.read_n=2",
+        "model.net.write_n=3",
+        "model.optimizer.lr=3e-3",
         "logger=many",
         "data.batch_size=32",
         "data.max_per_category=1000",

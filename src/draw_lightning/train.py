@@ -14,6 +14,7 @@ import hydra
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import LearningRateMonitor
 from omegaconf import DictConfig, OmegaConf
 
 from draw_lightning.configs import CONFIG_DIR, setup_hydra, validate
@@ -47,7 +48,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         log.info("resuming from %s", ckpt_path)
         resume_wandb_run(cfg.get("logger"), ckpt_path)  # before the loggers are built
     loggers = instantiate_collection(cfg.get("logger"))
-    trainer = instantiate(cfg.trainer, callbacks=instantiate_collection(cfg.get("callbacks")), logger=loggers or False)
+    callbacks = instantiate_collection(cfg.get("callbacks"))
+    if not loggers:  # Lightning refuses a learning-rate monitor with nothing to log to
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     try:
         return _fit_and_test(cfg, trainer, model, datamodule, ckpt_path)
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -17,13 +16,10 @@ def config_dir() -> str:
     """Absolute path of ``conf/``.
 
     A source checkout's own ``conf/`` (beside ``src/``) comes first, so each checkout uses its
-    configs; an installed wheel ships them as the package ``draw_lightning.conf``.
+    configs; an installed wheel ships them inside the package as ``draw_lightning/conf``.
     """
-    candidates = [Path(__file__).resolve().parents[3] / "conf"]
-    try:
-        candidates.append(Path(str(resources.files("draw_lightning.conf"))))
-    except ModuleNotFoundError:
-        pass
+    package = Path(__file__).resolve().parents[1]
+    candidates = [package.parents[1] / "conf", package / "conf"]
     for path in candidates:
         if (path / "train.yaml").is_file():
             return str(path)

@@ -20,11 +20,10 @@ __all__ = [
     "filterbanks",
     "read_attentive",
     "write_attentive",
-    "soft_clamp",
 ]
 
 # Bounds on the log-parameters so exp() cannot overflow in float32 or bf16 and 1/gamma stays
-# finite; soft (tanh) so gradients never vanish at the bound.
+# finite. A hard clamp: inside the bounds the mapping is exactly the paper's.
 LOG_VARIANCE_LIMIT = 10.0
 LOG_STRIDE_LIMIT = 10.0
 LOG_INTENSITY_LIMIT = 10.0
@@ -32,11 +31,6 @@ LOG_INTENSITY_LIMIT = 10.0
 # floats (products below 1.2e-38) out of read/write and their gradients.
 _MIN_LOG_WEIGHT = -60.0
 FILTER_EPS = 1e-8
-
-
-def soft_clamp(x: Tensor, limit: float) -> Tensor:
-    """``limit * tanh(x / limit)``: identity near 0, smoothly bounded to (-limit, limit)."""
-    return limit * torch.tanh(x / limit)
 
 
 @dataclass
@@ -74,9 +68,9 @@ def attention_params(raw: Tensor, *, width: int, height: int, n: int) -> Attenti
     center_x = (width + 1) / 2 * (gx_t + 1)
     center_y = (height + 1) / 2 * (gy_t + 1)
     # With N = 1 the stride multiplies zero offsets; max(.,1) only avoids dividing by zero.
-    stride = (max(width, height) - 1) / max(n - 1, 1) * torch.exp(soft_clamp(log_stride, LOG_STRIDE_LIMIT))
-    variance = torch.exp(soft_clamp(log_var, LOG_VARIANCE_LIMIT))
-    intensity = torch.exp(soft_clamp(log_gamma, LOG_INTENSITY_LIMIT))
+    stride = (max(width, height) - 1) / max(n - 1, 1) * torch.exp(log_stride.clamp(-LOG_STRIDE_LIMIT, LOG_STRIDE_LIMIT))
+    variance = torch.exp(log_var.clamp(-LOG_VARIANCE_LIMIT, LOG_VARIANCE_LIMIT))
+    intensity = torch.exp(log_gamma.clamp(-LOG_INTENSITY_LIMIT, LOG_INTENSITY_LIMIT))
     return AttentionParams(center_x, center_y, stride, variance, intensity)
 
 

@@ -115,6 +115,20 @@ class DRAWLitModule(L.LightningModule):
         for logger in self.loggers:
             logger.log_metrics(values, step=self.global_step)
 
+    def _reset_metrics(self, split: str) -> None:
+        # Fresh states in the current grad mode: states left by a run under inference_mode
+        # (trainer.validate/test) cannot be updated in place by a later fit's validation.
+        for name, metric in self.metrics.items():
+            if name.startswith(f"{split}_"):
+                metric.reset()
+        self.kl_steps[split].reset()
+
+    def on_validation_epoch_start(self) -> None:
+        self._reset_metrics("val")
+
+    def on_test_epoch_start(self) -> None:
+        self._reset_metrics("test")
+
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         self._eval_step("val", batch)
 

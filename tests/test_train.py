@@ -1,0 +1,125 @@
+"""The Hydra entry points as a user runs them: composition errors, train, resume, eval."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
+
+from draw_lightning.configs import CONFIG_DIR, setup_hydra, validate
+from tests.conftest import TINY_MODEL
+
+LIMITS = ["trainer.limit_train_batches=3", "trainer.limit_val_batches=2", "trainer.limit_test_batches=2",
+          "data.max_per_category=300", "logger=csv", "extras.print_config=false", "trainer.accelerator=cpu"]
+
+
+def _compose(overrides: list[str]):
+    setup_hydra()
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        cfg = compose(config_name="train", overrides=overrides, return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)  # so ${hydra:...} in paths resolves as in a run
+    return cfg
+
+
+def _run(module: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True,
+                            timeout=600, env=os.environ | {"HYDRA_FULL_ERROR": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def _run_dirs(root: Path, task: str) -> list[Path]:
+    return sorted((root / "logs" / task / "runs").iterdir())
+
+
+def test_default_model_is_the_papers_mnist_setting():
+    cfg = _compose([])
+    net = cfg.model.net
+    assert (net.num_steps, net.enc_hidden, net.dec_hidden, net.z_dim, net.read_n, net.write_n) == (64, 256, 256, 100, 2, 5)
+    assert net.read_attention and net.write_attention and cfg.model.optimizer.name == "adam"
+    assert OmegaConf.select(cfg, "hydra.job.chdir") is None or not cfg.hydra.job.chdir
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model.net.read_n=five", "model.net.read_n"),
+        ("model.net.raed_n=3", "Key 'raed_n' not in 'NetConfig'"),
+        ("data.batchsize=3", "Key 'batchsize' not in 'QuickDrawDataConfig'"),
+    ],
+)
+def test_typed_configs_reject_bad_keys_and_types_at_composition(override, message):
+    with pytest.raises(ConfigCompositionException) as info:
+        _compose([override])
+    assert message in f"{info.value} {info.value.__cause__}"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model.net.read_n=-2", "model.net.read_n must be >= 1, got -2"),
+        ("model.net.num_steps=0", "model.net.num_steps must be >= 1, got 0"),
+        ("model.net.z_dim=0", "model.net.z_dim must be >= 1, got 0"),
+        ("model.optimizer.lr=0", "model.optimizer.lr must be > 0, got 0.0"),
+        ("data.batch_size=0", "data.batch_size must be >= 1, got 0"),
+        ("data.val_fraction=1.5", "data.val_fraction must lie in (0, 1), got 1.5"),
+    ],
+)
+def test_out_of_range_values_fail_before_anything_is_built(override, message):
+    cfg = _compose([override])
+    with pytest.raises(ValueError) as info:
+        validate(cfg)
+    assert message in str(info.value)
+
+
+def test_train_resume_and_eval_from_the_command_line(tmp_path):
+    args = [*TINY_MODEL, *LIMITS, "trainer.max_epochs=1"]
+    first = _run("draw_lightning.train", args, tmp_path)
+    (run,) = _run_dirs(tmp_path, "train")
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    rows = list(csv.DictReader((run / "csv" / "metrics.csv").open()))
+    val_losses = [float(r["val/loss"]) for r in rows if r.get("val/loss")]
+    test_losses = [float(r["test/loss"]) for r in rows if r.get("test/loss")]
+    assert len(val_losses) == 1 and len(test_losses) == 1
+    assert 0 < val_losses[0] < 784 * math.log(2) * 2  # finite, and of the order of nats per image
+    assert f"val/loss = {val_losses[0]:.4f}" in first.stderr + first.stdout
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 3
+
+    _run("draw_lightning.train", [*args, "trainer.max_epochs=2", "ckpt_path=last"], tmp_path)
+    runs = _run_dirs(tmp_path, "train")
+    assert len(runs) == 2  # the resumed run has a folder of its own
+    resumed = next(r for r in runs if r != run)
+    ckpt = torch.load(resumed / "checkpoints" / "last.ckpt", weights_only=False)
+    assert ckpt["global_step"] == 6 and ckpt["epoch"] == 1
+
+    _run("draw_lightning.eval", [f"ckpt_path={resumed / 'checkpoints' / 'last.ckpt'}", "logger=csv",
+                                 "extras.print_config=false", "trainer.limit_test_batches=2"], tmp_path)
+    (eval_run,) = _run_dirs(tmp_path, "eval")
+    result = json.loads((eval_run / "metrics.json").read_text())
+    metrics = result["metrics"]
+    assert metrics["test/rec_loss"] + metrics["test/kl"] == pytest.approx(metrics["test/loss"], rel=1e-5)
+    assert len(result["kl_per_step"]) == 3 and sum(result["kl_per_step"]) == pytest.approx(metrics["test/kl"], rel=1e-4)
+    assert not (tmp_path / ".hydra").exists() and not (tmp_path / "outputs").exists()  # cwd untouched
+
+
+def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path):
+    args = [*TINY_MODEL, "debug=fdr", "data.max_per_category=100", "logger=none"]
+    procs = [subprocess.Popen([sys.executable, "-m", "draw_lightning.train", *args], cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err[-2000:]
+    runs = _run_dirs(tmp_path / "", "debug")
+    assert len(runs) == 2
+    assert all((r / ".hydra" / "config.yaml").is_file() for r in runs)
