@@ -34,6 +34,29 @@ def data_dir() -> Path:
     return DATA_DIR
 
 
+# The short training run of the ``trained_run`` fixture: T = 4, 2 epochs of 20 batches.
+TRAINED_RUN = [
+    *TINY_MODEL,
+    "model.net.num_steps=4",
+    "model.net.read_n=2",
+    "model.net.write_n=3",
+    "model.optimizer.lr=3e-3",
+    "logger=many",
+    "data.batch_size=32",
+    "data.max_per_category=1000",
+    "trainer.accelerator=cpu",
+    "trainer.max_epochs=2",
+    "trainer.limit_train_batches=20",
+    "trainer.limit_val_batches=2",
+    "trainer.limit_test_batches=2",
+    "trainer.log_every_n_steps=5",
+    "callbacks.canvas.num_samples=4",
+    "callbacks.canvas.num_reconstructions=3",
+    "callbacks.canvas.max_steps_shown=null",
+    "extras.print_config=false",
+]
+
+
 def run_env() -> dict[str, str]:
     """Environment of a CLI subprocess: this checkout's code first, the shared data, W&B offline."""
     env = dict(os.environ, DRAW_DATA_DIR=str(DATA_DIR), WANDB_MODE="offline")
@@ -62,28 +85,7 @@ def only_run_dir(cwd: Path, task: str) -> Path:
 def trained_run(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
     """Run folder of a short training run (2 epochs, T = 4) logging to CSV, TensorBoard and W&B offline."""
     cwd = tmp_path_factory.mktemp("trained")
-    run_task(
-        "train",
-        *TINY_MODEL,
-        "model.net.num_steps=4",
-        "model.net.read_n=2",
-        "model.net.write_n=3",
-        "model.optimizer.lr=3e-3",
-        "logger=many",
-        "data.batch_size=32",
-        "data.max_per_category=1000",
-        "trainer.accelerator=cpu",
-        "trainer.max_epochs=2",
-        "trainer.limit_train_batches=20",
-        "trainer.limit_val_batches=2",
-        "trainer.limit_test_batches=2",
-        "trainer.log_every_n_steps=5",
-        "callbacks.canvas.num_samples=4",
-        "callbacks.canvas.num_reconstructions=3",
-        "callbacks.canvas.max_steps_shown=null",
-        "extras.print_config=false",
-        cwd=cwd,
-    )
+    run_task("train", *TRAINED_RUN, cwd=cwd)
     return only_run_dir(cwd, "train")
 
 
