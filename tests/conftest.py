@@ -69,7 +69,11 @@ def run_task(module: str, *overrides: str, cwd: Path, timeout: float = 300) -> s
     """Run ``python -m draw_lightning.<module> overrides`` in ``cwd``; fail with its output if it fails."""
     proc = subprocess.run(
         [sys.executable, "-m", f"draw_lightning.{module}", *overrides],
-        cwd=cwd, env=run_env(), capture_output=True, text=True, timeout=timeout,
+        cwd=cwd,
+        env=run_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     assert proc.returncode == 0, f"{module} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
     return proc

@@ -14,8 +14,15 @@ from tests.conftest import only_run_dir, run_task
 
 
 def test_eval_reports_elbo_terms_and_an_iwae_bound_below_the_elbo(trained_ckpt, tmp_path):
-    run_task("eval", f"ckpt_path={trained_ckpt}", "iwae.num_samples=50", "trainer.limit_test_batches=2",
-             "trainer.accelerator=cpu", "extras.print_config=false", cwd=tmp_path)
+    run_task(
+        "eval",
+        f"ckpt_path={trained_ckpt}",
+        "iwae.num_samples=50",
+        "trainer.limit_test_batches=2",
+        "trainer.accelerator=cpu",
+        "extras.print_config=false",
+        cwd=tmp_path,
+    )
     run = only_run_dir(tmp_path, "eval")
     result = json.loads((run / "metrics.json").read_text())
     metrics = result["metrics"]
@@ -36,7 +43,9 @@ def test_bits_per_dim_for_rgb_images():
 
     torch.manual_seed(0)
     model = DRAWLitModule(
-        image_shape=(3, 8, 8), net=dict(num_steps=2, enc_hidden=8, dec_hidden=8, z_dim=2), optimizer=dict(name="adam", lr=1e-3)
+        image_shape=(3, 8, 8),
+        net=dict(num_steps=2, enc_hidden=8, dec_hidden=8, z_dim=2),
+        optimizer=dict(name="adam", lr=1e-3),
     )
     cfg = OmegaConf.create({"seed": 0, "iwae": {"num_samples": 3, "chunk_size": 5, "limit_batches": None}})
     extra = extra_metrics(cfg, model, RGB(), {"test/loss": 1234.0})

@@ -36,7 +36,11 @@ def test_same_seed_gives_the_same_samples(trained_ckpt, tmp_path):
 def test_bad_sample_count_is_named(trained_ckpt, tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "draw_lightning.sample", f"ckpt_path={trained_ckpt}", "n=0", "logger=none"],
-        cwd=tmp_path, env=run_env(), capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        env=run_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode != 0
     assert "n (number of samples) must be an integer >= 1, got 0" in proc.stderr

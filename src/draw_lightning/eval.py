@@ -2,8 +2,9 @@
 
 Tests a checkpoint on its dataset's test split: negative ELBO (nats per image, and bits per
 dimension for RGB), L^x, L^z, and the IWAE bound on -log p(x) with K samples; writes the metrics
-to ``metrics.json`` in the run folder and to the loggers. With no ``data=`` given, the datamodule of the training run is rebuilt from
-the checkpoint (its ``data_dir`` replaced by this run's ``paths.data_dir``).
+to ``metrics.json`` in the run folder and to the loggers. With no ``data=`` given, the
+datamodule of the training run is rebuilt from the checkpoint (its ``data_dir`` replaced by
+this run's ``paths.data_dir``).
 """
 
 from __future__ import annotations
@@ -125,8 +126,12 @@ def extra_metrics(
     iwae = cfg.iwae
     if iwae.num_samples > 0:
         nll, count = iwae_over_loader(
-            model.net, datamodule.test_dataloader(), num_samples=iwae.num_samples, chunk_size=iwae.chunk_size,
-            limit_batches=iwae.limit_batches, seed=cfg.seed,
+            model.net,
+            datamodule.test_dataloader(),
+            num_samples=iwae.num_samples,
+            chunk_size=iwae.chunk_size,
+            limit_batches=iwae.limit_batches,
+            seed=cfg.seed,
         )
         extra.update({"test/iwae_nll": nll, "test/iwae_num_images": float(count)})
     channels, height, width = model.net.image_shape

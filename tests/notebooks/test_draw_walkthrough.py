@@ -4,7 +4,6 @@ import os
 
 import nbformat
 from nbclient import NotebookClient
-
 from tests.conftest import REPO_ROOT
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "draw_walkthrough.ipynb"
@@ -18,7 +17,9 @@ def test_notebook_is_saved_without_outputs():
 
 def test_notebook_trains_samples_and_shows_canvases(monkeypatch, tmp_path, data_dir):
     # The kernel inherits this environment: this checkout's code, the data, a short training.
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH")]))
+    )
     monkeypatch.setenv("DRAW_DATA_DIR", str(data_dir))
     monkeypatch.setenv("DRAW_NOTEBOOK_STEPS", "20")
     monkeypatch.delenv("DRAW_CKPT", raising=False)

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import torch
 from omegaconf import OmegaConf
+from tests.conftest import TRAINED_RUN, only_run_dir, run_task
 
 from draw_lightning.utils.wandb_run import WANDB_RUN_ID_KEY, resolve_wandb_mode, resume_wandb_run
-from tests.conftest import TRAINED_RUN, only_run_dir, run_task
 
 
 @pytest.fixture
@@ -70,8 +70,15 @@ def test_resuming_from_a_checkpoint_continues_its_wandb_run(trained_run, trained
     first = run_id(trained_run)
     assert torch.load(trained_ckpt, map_location="cpu", weights_only=False)[WANDB_RUN_ID_KEY] == first
     overrides = [o for o in TRAINED_RUN if not o.startswith(("trainer.max_epochs", "trainer.limit_train"))]
-    run_task("train", *overrides, "trainer.max_epochs=3", "trainer.limit_train_batches=2", "test=false",
-             f"ckpt_path={trained_ckpt}", cwd=tmp_path)
+    run_task(
+        "train",
+        *overrides,
+        "trainer.max_epochs=3",
+        "trainer.limit_train_batches=2",
+        "test=false",
+        f"ckpt_path={trained_ckpt}",
+        cwd=tmp_path,
+    )
     resumed = only_run_dir(tmp_path, "train")
     assert run_id(resumed) == first
     # the epoch after the checkpoint's two was logged into it

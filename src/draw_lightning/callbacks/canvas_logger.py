@@ -89,12 +89,17 @@ class CanvasLogger(L.Callback):
             net, noise=self.fixed_noise(pl_module).to(device), max_steps_shown=self.max_steps_shown, scale=self.scale
         )
         loggers = trainer.loggers
-        log_image(loggers, f"{self.prefix}/generation", figures["sequence"], step=step, tag=tag, image_dir=self.image_dir)
+        log_image(
+            loggers, f"{self.prefix}/generation", figures["sequence"], step=step, tag=tag, image_dir=self.image_dir
+        )
         if self.val_images is not None:
             # fixed generator: the same posterior noise at every epoch too
             generator = torch.Generator(device=device).manual_seed(self.seed)
             grid = reconstruction_figure(
-                net, self.val_images.to(device), generator=generator, max_steps_shown=self.max_steps_shown,
+                net,
+                self.val_images.to(device),
+                generator=generator,
+                max_steps_shown=self.max_steps_shown,
                 scale=self.scale,
             )
             log_image(loggers, f"{self.prefix}/reconstruction", grid, step=step, tag=tag, image_dir=self.image_dir)

@@ -29,7 +29,11 @@ class KLPerStepLogger(L.Callback):
             return
         tag = f"epoch_{trainer.current_epoch:03d}"
         log_kl_per_step(
-            trainer.loggers, f"{self.prefix}/{split}", values, step=trainer.global_step, tag=tag,
+            trainer.loggers,
+            f"{self.prefix}/{split}",
+            values,
+            step=trainer.global_step,
+            tag=tag,
             image_dir=self.image_dir,
         )
 

@@ -37,6 +37,5 @@ def draw_boxes(images: Tensor, boxes: Tensor, *, color: tuple[int, int, int], wi
         raise ValueError(f"draw_boxes: expected uint8 images (N, 3, H, W), got {images.dtype} {tuple(images.shape)}")
     if boxes.shape != (images.shape[0], 4):
         raise ValueError(f"draw_boxes: expected boxes of shape ({images.shape[0]}, 4), got {tuple(boxes.shape)}")
-    return torch.stack(
-        [draw_bounding_boxes(img, box[None], colors=color, width=width) for img, box in zip(images, boxes.cpu())]
-    )
+    pairs = zip(images, boxes.cpu(), strict=True)
+    return torch.stack([draw_bounding_boxes(img, box[None], colors=color, width=width) for img, box in pairs])
