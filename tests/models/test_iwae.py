@@ -55,13 +55,13 @@ def test_bad_k_or_chunk_size_is_named():
 
 def test_on_a_trained_model_iwae_is_below_the_elbo_and_tightens_with_k(trained_ckpt, data_dir):
     net = DRAWLitModule.load_from_checkpoint(trained_ckpt, map_location="cpu").net.eval()
-    cats = np.load(data_dir / "quickdraw" / "cat.npy", mmap_mode="r")[-256:]
+    cats = np.load(data_dir / "quickdraw" / "cat.npy", mmap_mode="r")[-128:]
     x = torch.from_numpy(np.asarray(cats, dtype=np.float32) / 255).view(-1, 1, 28, 28)
     with torch.no_grad():
         neg_elbo = float(net(x, generator=torch.Generator().manual_seed(0)).loss.mean())
-    log_w = iwae_log_weights(net, x, num_samples=100, chunk_size=8192, generator=torch.Generator().manual_seed(1))
-    # The first k of the same 100 draws: IWAE_k for k = 1, 10, 100 share their noise.
-    bound = {k: float(-(torch.logsumexp(log_w[:k].double(), 0) - math.log(k)).mean()) for k in (1, 10, 100)}
-    assert bound[100] <= bound[10] <= bound[1], bound
-    assert bound[100] < neg_elbo, (bound, neg_elbo)
+    log_w = iwae_log_weights(net, x, num_samples=64, chunk_size=8192, generator=torch.Generator().manual_seed(1))
+    # The first k of the same 64 draws: IWAE_k for k = 1, 8, 64 share their noise.
+    bound = {k: float(-(torch.logsumexp(log_w[:k].double(), 0) - math.log(k)).mean()) for k in (1, 8, 64)}
+    assert bound[64] <= bound[8] <= bound[1], bound
+    assert bound[64] < neg_elbo, (bound, neg_elbo)
     assert abs(bound[1] - neg_elbo) < 0.02 * neg_elbo  # K = 1 estimates the same quantity as the ELBO

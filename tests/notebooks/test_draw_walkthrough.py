@@ -1,10 +1,8 @@
 """The walkthrough notebook: saved without outputs, and runs top to bottom on a CPU."""
 
-import os
-
 import nbformat
 from nbclient import NotebookClient
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, run_env
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "draw_walkthrough.ipynb"
 
@@ -16,11 +14,10 @@ def test_notebook_is_saved_without_outputs():
 
 
 def test_notebook_trains_samples_and_shows_canvases(monkeypatch, tmp_path, data_dir):
-    # The kernel inherits this environment: this checkout's code, the data, a short training.
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join(filter(None, [str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH")]))
-    )
-    monkeypatch.setenv("DRAW_DATA_DIR", str(data_dir))
+    # The kernel inherits this environment: this checkout's code, the data, one thread, W&B
+    # offline, and a short training.
+    for name, value in run_env().items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("DRAW_NOTEBOOK_STEPS", "20")
     monkeypatch.delenv("DRAW_CKPT", raising=False)
     nb = nbformat.read(NOTEBOOK, as_version=4)
