@@ -1,5 +1,5 @@
-"""Shared fixtures: the real data directory, a tiny DRAW configuration, and one short real
-training run (CSV, TensorBoard and W&B offline) whose checkpoint and files many tests reuse."""
+"""Shared fixtures: the real data folder, a tiny DRAW configuration, a runner for the CLI, and
+one short real training run (CSV, TensorBoard and W&B offline) whose files many tests reuse."""
 
 from __future__ import annotations
 
@@ -8,10 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import lightning as L
 import pytest
+import torch
+from torch.utils.data import Dataset, TensorDataset
+
+from draw_lightning.data import DrawDataModule
+from draw_lightning.modules import DRAWLitModule
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(os.environ.get("DRAW_DATA_DIR", REPO_ROOT.parent / "shared" / "data")).resolve()
+DATA_DIR = Path(os.environ.get("DRAW_DATA_DIR") or REPO_ROOT.parent / "shared" / "data").resolve()
 # Every test process (and subprocess it starts) reads data from the same place; W&B never
 # reaches for the network from a test.
 os.environ["DRAW_DATA_DIR"] = str(DATA_DIR)
@@ -32,6 +38,95 @@ def data_dir() -> Path:
     if not (DATA_DIR / "quickdraw" / "cat.npy").is_file():
         pytest.fail(f"real datasets not found in {DATA_DIR}: set DRAW_DATA_DIR to shared/data")
     return DATA_DIR
+
+
+class TrainCLI:
+    """``python -m draw_lightning.train`` in a subprocess with this checkout's sources; a run
+    started in folder ``cwd`` writes to ``cwd/logs/<task_name>/runs/<time>_<pid>``."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.env = dict(os.environ)
+        self.env.update(
+            PYTHONPATH=str(REPO_ROOT / "src"), DRAW_DATA_DIR=str(data_dir), WANDB_MODE="offline", OMP_NUM_THREADS="1"
+        )
+        self.env.pop("DRAW_ROOT_DIR", None)
+
+    @staticmethod
+    def command(overrides: tuple[str, ...]) -> list[str]:
+        return [sys.executable, "-m", "draw_lightning.train", *overrides]
+
+    def start(self, cwd: Path, *overrides: str) -> subprocess.Popen:
+        cwd.mkdir(parents=True, exist_ok=True)
+        return subprocess.Popen(
+            self.command(overrides), cwd=cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+
+    def run(self, cwd: Path, *overrides: str, timeout: float = 180) -> subprocess.CompletedProcess:
+        cwd.mkdir(parents=True, exist_ok=True)
+        return subprocess.run(
+            self.command(overrides), cwd=cwd, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+
+
+@pytest.fixture
+def train_cli(data_dir: Path) -> TrainCLI:
+    return TrainCLI(data_dir)
+
+
+class TensorImages(DrawDataModule):
+    """A datamodule over given image tensors (train and val), for exact control of the data."""
+
+    def __init__(self, *, train: torch.Tensor, val: torch.Tensor, batch_size: int) -> None:
+        super().__init__(batch_size=batch_size)
+        self.train_images, self.val_images = train, val
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.train_images.shape[1:])
+
+    def build_splits(self) -> dict[str, Dataset]:
+        return {
+            "train": TensorDataset(self.train_images),
+            "val": TensorDataset(self.val_images),
+            "test": TensorDataset(self.val_images),
+        }
+
+
+TINY_NET = {"num_steps": 2, "enc_hidden": 8, "dec_hidden": 8, "z_dim": 3, "read_n": 2, "write_n": 3}
+
+
+@pytest.fixture
+def tiny_model_and_data():
+    """``make(train=..., val=..., lr=...)`` -> (DRAWLitModule, TensorImages) for 8x8 images."""
+
+    def make(*, train: torch.Tensor, val: torch.Tensor, batch_size: int = 4, lr: float = 1e-2, net=None):
+        data = TensorImages(train=train, val=val, batch_size=batch_size)
+        model = DRAWLitModule(
+            image_shape=(1, 8, 8), net=net or TINY_NET, optimizer={"name": "adam", "lr": lr}, scheduler=None
+        )
+        return model, data
+
+    return make
+
+
+def quiet_trainer(root: Path, **kwargs) -> L.Trainer:
+    """A CPU Trainer without progress bar or model summary, writing under ``root``."""
+    options = dict(
+        default_root_dir=root,
+        accelerator="cpu",
+        devices=1,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        deterministic=True,
+    )
+    options.update(kwargs)
+    return L.Trainer(**options)
+
+
+@pytest.fixture
+def make_trainer():
+    return quiet_trainer
 
 
 # The short training run of the ``trained_run`` fixture: T = 4, 2 epochs of 20 batches.

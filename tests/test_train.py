@@ -20,8 +20,15 @@ from omegaconf import OmegaConf
 from draw_lightning.configs import CONFIG_DIR, setup_hydra, validate
 from tests.conftest import TINY_MODEL
 
-LIMITS = ["trainer.limit_train_batches=3", "trainer.limit_val_batches=2", "trainer.limit_test_batches=2",
-          "data.max_per_category=300", "logger=csv", "extras.print_config=false", "trainer.accelerator=cpu"]
+LIMITS = [
+    "trainer.limit_train_batches=3",
+    "trainer.limit_val_batches=2",
+    "trainer.limit_test_batches=2",
+    "data.max_per_category=300",
+    "logger=csv",
+    "extras.print_config=false",
+    "trainer.accelerator=cpu",
+]
 
 
 def _compose(overrides: list[str]):
@@ -33,8 +40,14 @@ def _compose(overrides: list[str]):
 
 
 def _run(module: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True,
-                            timeout=600, env=os.environ | {"HYDRA_FULL_ERROR": "1"})
+    result = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=os.environ | {"HYDRA_FULL_ERROR": "1"},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
@@ -46,7 +59,14 @@ def _run_dirs(root: Path, task: str) -> list[Path]:
 def test_default_model_is_the_papers_mnist_setting():
     cfg = _compose([])
     net = cfg.model.net
-    assert (net.num_steps, net.enc_hidden, net.dec_hidden, net.z_dim, net.read_n, net.write_n) == (64, 256, 256, 100, 2, 5)
+    assert (net.num_steps, net.enc_hidden, net.dec_hidden, net.z_dim, net.read_n, net.write_n) == (
+        64,
+        256,
+        256,
+        100,
+        2,
+        5,
+    )
     assert net.read_attention and net.write_attention and cfg.model.optimizer.name == "adam"
     assert OmegaConf.select(cfg, "hydra.job.chdir") is None or not cfg.hydra.job.chdir
 
@@ -103,8 +123,16 @@ def test_train_resume_and_eval_from_the_command_line(tmp_path):
     ckpt = torch.load(resumed / "checkpoints" / "last.ckpt", weights_only=False)
     assert ckpt["global_step"] == 6 and ckpt["epoch"] == 1
 
-    _run("draw_lightning.eval", [f"ckpt_path={resumed / 'checkpoints' / 'last.ckpt'}", "logger=csv",
-                                 "extras.print_config=false", "trainer.limit_test_batches=2"], tmp_path)
+    _run(
+        "draw_lightning.eval",
+        [
+            f"ckpt_path={resumed / 'checkpoints' / 'last.ckpt'}",
+            "logger=csv",
+            "extras.print_config=false",
+            "trainer.limit_test_batches=2",
+        ],
+        tmp_path,
+    )
     (eval_run,) = _run_dirs(tmp_path, "eval")
     result = json.loads((eval_run / "metrics.json").read_text())
     metrics = result["metrics"]
@@ -115,8 +143,16 @@ def test_train_resume_and_eval_from_the_command_line(tmp_path):
 
 def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path):
     args = [*TINY_MODEL, "debug=fdr", "data.max_per_category=100", "logger=none"]
-    procs = [subprocess.Popen([sys.executable, "-m", "draw_lightning.train", *args], cwd=tmp_path,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "draw_lightning.train", *args],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=600)
         assert p.returncode == 0, err[-2000:]

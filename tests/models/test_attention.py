@@ -32,8 +32,13 @@ def test_rows_sum_to_one_for_filters_inside_the_image():
 def test_filter_centres_follow_the_paper_and_the_grid_is_centred():
     # mu_i = g + (i - N/2 - 0.5) * delta for i = 1..N (eq. 19): for N=4, offsets -1.5..1.5 strides.
     g, delta, n, size = 15.0, 2.5, 4, 40
-    f = filterbank(torch.tensor([g], dtype=torch.float64), torch.tensor([delta], dtype=torch.float64),
-                   torch.tensor([4.0], dtype=torch.float64), n=n, size=size)[0]
+    f = filterbank(
+        torch.tensor([g], dtype=torch.float64),
+        torch.tensor([delta], dtype=torch.float64),
+        torch.tensor([4.0], dtype=torch.float64),
+        n=n,
+        size=size,
+    )[0]
     pixels = torch.arange(1, size + 1, dtype=torch.float64)
     # sigma = 2 px: the sampled Gaussian's mean equals its centre to ~exp(-2 pi^2 sigma^2)
     centroids = f @ pixels

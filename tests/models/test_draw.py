@@ -66,8 +66,10 @@ def _reference_loss(model: DRAW, x: torch.Tensor, noise: torch.Tensor) -> tuple[
     for t in range(model.num_steps):
         x_hat = x - torch.sigmoid(canvas)  # eq. 3
         fx, fy, gamma = _window(p["read_window.weight"] @ h_dec + p["read_window.bias"], width, height, rn)
-        r = torch.cat([gamma * (fy @ x[k] @ fx.T).flatten() for k in range(ch)]
-                      + [gamma * (fy @ x_hat[k] @ fx.T).flatten() for k in range(ch)])  # eq. 27
+        r = torch.cat(
+            [gamma * (fy @ x[k] @ fx.T).flatten() for k in range(ch)]
+            + [gamma * (fy @ x_hat[k] @ fx.T).flatten() for k in range(ch)]
+        )  # eq. 27
         h_enc, c_enc = _lstm(model.encoder, torch.cat([r, h_dec]), h_enc, c_enc)  # eq. 5
         out = p["to_latent.weight"] @ h_enc + p["to_latent.bias"]
         mu, log_sigma = out[: model.z_dim], out[model.z_dim :]
@@ -109,8 +111,17 @@ def test_rec_loss_is_the_bernoulli_negative_log_likelihood_in_nats():
 @pytest.mark.parametrize("attention", [True, False])
 def test_non_square_rgb_model_trains_a_step_with_finite_gradients(attention):
     torch.manual_seed(0)
-    model = DRAW(image_shape=(3, 12, 20), num_steps=4, enc_hidden=16, dec_hidden=16, z_dim=5,
-                 read_attention=attention, write_attention=attention, read_n=3, write_n=4)
+    model = DRAW(
+        image_shape=(3, 12, 20),
+        num_steps=4,
+        enc_hidden=16,
+        dec_hidden=16,
+        z_dim=5,
+        read_attention=attention,
+        write_attention=attention,
+        read_n=3,
+        write_n=4,
+    )
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     x = torch.rand(5, 3, 12, 20)
     before = model(x, generator=torch.Generator().manual_seed(0)).loss.mean()

@@ -24,14 +24,21 @@ class _TensorData(L.LightningDataModule):
 
 
 def _trainer(tmp_path, **kwargs) -> L.Trainer:
-    defaults = dict(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False,
-                    enable_model_summary=False, default_root_dir=tmp_path)
+    defaults = dict(
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+    )
     return L.Trainer(**(defaults | kwargs))
 
 
 def _module(**kwargs) -> DRAWLitModule:
-    return DRAWLitModule(image_shape=(1, 6, 7), net=NET, optimizer=kwargs.pop("optimizer", {"name": "adam", "lr": 1e-3}),
-                         **kwargs)
+    return DRAWLitModule(
+        image_shape=(1, 6, 7), net=NET, optimizer=kwargs.pop("optimizer", {"name": "adam", "lr": 1e-3}), **kwargs
+    )
 
 
 def test_validation_metrics_average_over_the_whole_split(tmp_path):

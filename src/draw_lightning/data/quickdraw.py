@@ -89,14 +89,10 @@ class QuickDrawDataModule(DrawDataModule):
         labels = {split: [] for split in ("train", "val", "test")}
         for label, array in enumerate(arrays):
             n = len(array) if self.max_per_category is None else min(len(array), self.max_per_category)
-            parts = split_indices(n, val_fraction=self.val_fraction, test_fraction=self.test_fraction,
-                                  seed=self.seed + label)
+            parts = split_indices(
+                n, val_fraction=self.val_fraction, test_fraction=self.test_fraction, seed=self.seed + label
+            )
             for split, index in parts.items():
                 rows[split].append(index)
                 labels[split].append(torch.full_like(index, label))
-        return {
-            split: QuickDrawDataset(arrays, torch.cat(rows[split]), torch.cat(labels[split]))
-            for split in rows
-        }
-
-
+        return {split: QuickDrawDataset(arrays, torch.cat(rows[split]), torch.cat(labels[split])) for split in rows}

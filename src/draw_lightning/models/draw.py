@@ -95,8 +95,15 @@ class DRAW(nn.Module):
         super().__init__()
         channels, height, width = (int(s) for s in image_shape)
         for name, value in dict(
-            channels=channels, height=height, width=width, num_steps=num_steps, enc_hidden=enc_hidden,
-            dec_hidden=dec_hidden, z_dim=z_dim, read_n=read_n, write_n=write_n,
+            channels=channels,
+            height=height,
+            width=width,
+            num_steps=num_steps,
+            enc_hidden=enc_hidden,
+            dec_hidden=dec_hidden,
+            z_dim=z_dim,
+            read_n=read_n,
+            write_n=write_n,
         ).items():
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"DRAW: {name} must be an integer >= 1, got {value!r}")

@@ -11,6 +11,7 @@ from torch import Tensor
 from torchmetrics import MeanMetric
 
 from draw_lightning.models import DRAW, DrawOutput
+from draw_lightning.modules.checkpoint_format import check_checkpoint, stamp_checkpoint
 from draw_lightning.modules.metrics import VectorMean
 from draw_lightning.modules.optim import build_optimizer, build_scheduler
 
@@ -49,11 +50,7 @@ class DRAWLitModule(L.LightningModule):
         self.net = DRAW(image_shape=image_shape, **net)
         num_steps = self.net.num_steps
         self.metrics = torch.nn.ModuleDict(
-            {
-                f"{split}_{name}": MeanMetric()
-                for split in ("val", "test")
-                for name in ("loss", "rec_loss", "kl")
-            }
+            {f"{split}_{name}": MeanMetric() for split in ("val", "test") for name in ("loss", "rec_loss", "kl")}
         )
         self.kl_steps = torch.nn.ModuleDict({split: VectorMean(size=num_steps) for split in ("val", "test")})
         # The training run's data config, kept in checkpoints so eval can rebuild the data.
@@ -61,10 +58,12 @@ class DRAWLitModule(L.LightningModule):
         self.kl_per_step: dict[str, Tensor] = {}
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        stamp_checkpoint(checkpoint)
         if self.data_config is not None:
             checkpoint["data_config"] = self.data_config
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        check_checkpoint(checkpoint, dict(self.hparams))
         self.data_config = checkpoint.get("data_config")
 
     def forward(self, x: Tensor, **kwargs: Any) -> DrawOutput:

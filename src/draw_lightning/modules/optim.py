@@ -10,8 +10,9 @@ import torch
 __all__ = ["build_optimizer", "build_scheduler"]
 
 
-def build_optimizer(params: Iterable[torch.nn.Parameter], *, name: str, lr: float, weight_decay: float = 0.0,
-                    **extra: Any) -> torch.optim.Optimizer:
+def build_optimizer(
+    params: Iterable[torch.nn.Parameter], *, name: str, lr: float, weight_decay: float = 0.0, **extra: Any
+) -> torch.optim.Optimizer:
     """Adam (the DRAW paper) or RMSprop (the Quick, Draw! experiments)."""
     if lr <= 0:
         raise ValueError(f"optimizer.lr must be > 0, got {lr}")

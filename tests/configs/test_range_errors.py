@@ -1,0 +1,53 @@
+"""Out-of-range config values fail before anything is built, naming the key and the value."""
+
+from __future__ import annotations
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+
+from draw_lightning.configs import CONFIG_DIR, setup_hydra, validate
+from draw_lightning.train import train
+
+setup_hydra()
+
+
+def compose_train(*overrides: str):
+    """The train config as the CLI sees it (``${hydra:...}`` resolvable)."""
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose("train", overrides=list(overrides), return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model.net.read_n=0", "model.net.read_n must be >= 1, got 0"),
+        ("model.net.write_n=-2", "model.net.write_n must be >= 1, got -2"),
+        ("model.net.num_steps=0", "model.net.num_steps must be >= 1, got 0"),
+        ("model.net.z_dim=0", "model.net.z_dim must be >= 1, got 0"),
+        ("model.optimizer.lr=0", "model.optimizer.lr must be > 0, got 0.0"),
+        ("model.optimizer.lr=-0.001", "model.optimizer.lr must be > 0, got -0.001"),
+        ("data.batch_size=0", "data.batch_size must be >= 1, got 0"),
+    ],
+)
+def test_out_of_range_value_names_key_and_value(override: str, message: str) -> None:
+    cfg = compose_train(override)
+    with pytest.raises(ValueError) as err:
+        validate(cfg)
+    assert str(err.value) == message
+
+
+def test_train_task_validates_before_building_anything(tmp_path) -> None:
+    cfg = compose_train("model.net.num_steps=0", f"paths.root_dir={tmp_path}")
+    with pytest.raises(ValueError, match=r"^model\.net\.num_steps must be >= 1, got 0$"):
+        train(cfg)
+    assert not (tmp_path / "logs").exists()
+
+
+@pytest.mark.parametrize("override", ["model.net.read_n=five", "data.batch_size=1.5"])
+def test_wrong_type_fails_at_composition_naming_the_key(override: str) -> None:
+    key = override.split("=")[0]
+    with pytest.raises(Exception, match=key.split(".")[-1]):
+        compose_train(override)
