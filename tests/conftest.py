@@ -1,4 +1,5 @@
-"""Shared fixtures: the real data folder, a tiny DRAW configuration, a runner for the CLI."""
+"""Shared fixtures: the real data folder, a tiny DRAW configuration, a runner for the CLI, and
+one short real training run (CSV, TensorBoard and W&B offline) whose files many tests reuse."""
 
 from __future__ import annotations
 
@@ -195,3 +196,68 @@ def run_train(tmp_path: Path, data_dir: Path) -> Callable[..., subprocess.Comple
         )
 
     return run
+
+
+# The short training run of the ``trained_run`` fixture: T = 4, 2 epochs of 20 batches.
+TRAINED_RUN = [
+    *TINY_MODEL,
+    "model.net.num_steps=4",
+    "model.net.read_n=2",
+    "model.net.write_n=3",
+    "model.optimizer.lr=3e-3",
+    "logger=many",
+    "data.batch_size=32",
+    "data.max_per_category=1000",
+    "trainer.accelerator=cpu",
+    "trainer.max_epochs=2",
+    "trainer.limit_train_batches=20",
+    "trainer.limit_val_batches=2",
+    "trainer.limit_test_batches=2",
+    "trainer.log_every_n_steps=5",
+    "callbacks.canvas.num_samples=4",
+    "callbacks.canvas.num_reconstructions=3",
+    "callbacks.canvas.max_steps_shown=null",
+    "extras.print_config=false",
+]
+
+
+def run_env() -> dict[str, str]:
+    """Environment of a subprocess: this checkout's code first, the shared data, W&B offline."""
+    # One thread: on a shared CPU, torch's thread pool slows small models many-fold.
+    env = dict(os.environ, DRAW_DATA_DIR=str(DATA_DIR), WANDB_MODE="offline", OMP_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT / "src"), env.get("PYTHONPATH")) if p)
+    env.pop("DRAW_ROOT_DIR", None)
+    return env
+
+
+def run_task(module: str, *overrides: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``python -m draw_lightning.<module> overrides`` in ``cwd``; fail with its output if it fails."""
+    proc = subprocess.run(
+        [sys.executable, "-m", f"draw_lightning.{module}", *overrides],
+        cwd=cwd,
+        env=run_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, f"{module} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
+    return proc
+
+
+def only_run_dir(cwd: Path, task: str) -> Path:
+    runs = sorted((cwd / "logs" / task / "runs").iterdir())
+    assert len(runs) == 1, f"expected one {task} run under {cwd}, found {runs}"
+    return runs[0]
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """Run folder of a short training run (2 epochs, T = 4) logging to CSV, TensorBoard and W&B offline."""
+    cwd = tmp_path_factory.mktemp("trained")
+    run_task("train", *TRAINED_RUN, cwd=cwd)
+    return only_run_dir(cwd, "train")
+
+
+@pytest.fixture(scope="session")
+def trained_ckpt(trained_run: Path) -> Path:
+    return trained_run / "checkpoints" / "last.ckpt"

@@ -23,6 +23,7 @@ from draw_lightning.utils.checkpoints import resolve_ckpt_path
 from draw_lightning.utils.failures import run_recording_failure
 from draw_lightning.utils.instantiate import instantiate_collection
 from draw_lightning.utils.runtime import apply_runtime_settings
+from draw_lightning.utils.wandb_run import finish_wandb, resume_wandb_run
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +42,25 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model, image_shape=datamodule.image_shape)
     model.data_config = OmegaConf.to_container(cfg.data, resolve=True)
-    loggers = instantiate_collection(cfg.get("logger"))
-    callbacks = instantiate_collection(cfg.get("callbacks"))
-    if not loggers:  # Lightning refuses a learning-rate monitor with nothing to log to
-        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     output_dir = Path(cfg.paths.output_dir)
     ckpt_path = resolve_ckpt_path(
         cfg.get("ckpt_path"), runs_root=Path(cfg.paths.log_dir) / cfg.task_name, exclude=output_dir
     )
     if ckpt_path:
         log.info("resuming from %s", ckpt_path)
+        resume_wandb_run(cfg.get("logger"), ckpt_path)  # before the loggers are built
+    loggers = instantiate_collection(cfg.get("logger"))
+    callbacks = instantiate_collection(cfg.get("callbacks"))
+    if not loggers:  # Lightning refuses a learning-rate monitor with nothing to log to
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    try:
+        return _fit_and_test(cfg, trainer, model, datamodule, ckpt_path)
+    finally:
+        finish_wandb(loggers)
 
+
+def _fit_and_test(cfg: DictConfig, trainer: L.Trainer, model: Any, datamodule: Any, ckpt_path: str | None) -> dict:
     metrics: dict[str, Any] = {}
     if cfg.get("train"):
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)

@@ -26,6 +26,7 @@ TINY_RUN = (
     "+callbacks.model_checkpoint.every_n_train_steps=5",
     "extras.print_config=false",
     "test=false",
+    "logger=csv",  # the resumed run's metrics.csv is checked below
 )
 
 

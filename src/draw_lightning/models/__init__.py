@@ -2,6 +2,7 @@
 
 from draw_lightning.models.attention import AttentionParams, filterbank, filterbanks, read_attentive, write_attentive
 from draw_lightning.models.draw import DRAW, DrawOutput, DrawTrace, kl_standard_normal, nats_to_bits_per_dim
+from draw_lightning.models.iwae import iwae_log_weights, iwae_nll
 
 __all__ = [
     "DRAW",
@@ -10,6 +11,8 @@ __all__ = [
     "DrawTrace",
     "filterbank",
     "filterbanks",
+    "iwae_log_weights",
+    "iwae_nll",
     "kl_standard_normal",
     "nats_to_bits_per_dim",
     "read_attentive",
