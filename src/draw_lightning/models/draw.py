@@ -192,30 +192,31 @@ class DRAW(nn.Module):
         from the previous hidden states. The last step skips the recurrent rows nobody reads.
         """
         z_dim2 = 2 * self.z_dim
+        heads = sum(m.out_features for m in self._heads())
         x_hat = x - torch.sigmoid(canvas)  # eq. 3
         r, _ = self._read(x, x_hat, read_raw)  # eq. 4
         h_enc, c_enc = lstm_update(torch.addmm(enc_in, r, w.enc_read_w.t()), c_enc)  # eq. 5
+        # One split per product (not one slice per part): backward then joins the gradients once.
         if last:
-            enc_out = F.linear(h_enc, w.enc_w[:z_dim2], w.enc_b[:z_dim2])
+            latent = F.linear(h_enc, w.enc_w[:z_dim2], w.enc_b[:z_dim2])
         else:
-            enc_out = torch.addmm(w.enc_b, h_enc, w.enc_w.t())
-        latent = enc_out[:, :z_dim2]  # mu and log sigma
+            latent, enc_rec = torch.addmm(w.enc_b, h_enc, w.enc_w.t()).split([z_dim2, w.enc_w.shape[0] - z_dim2], 1)
         mu, log_sigma = latent.chunk(2, dim=-1)
         z = torch.addcmul(mu, torch.exp(log_sigma), noise)  # eq. 6, reparameterised
         h_dec, c_dec = lstm_update(torch.addmm(dec_in, z, w.dec_z_w.t()), c_dec)  # eq. 7
-        heads = sum(m.out_features for m in self._heads())
         if last:
-            dec_out = F.linear(h_dec, w.dec_w[:heads], w.dec_b[:heads])
+            head_out = F.linear(h_dec, w.dec_w[:heads], w.dec_b[:heads])
         else:
-            dec_out = torch.addmm(w.dec_b, h_dec, w.dec_w.t())
-        patch, write_raw, next_read_raw = self._split_heads(dec_out[:, :heads])
+            dec_hidden4 = w.dec_z_w.shape[0]
+            head_out, next_dec_in, enc_from_dec = torch.addmm(w.dec_b, h_dec, w.dec_w.t()).split(
+                [heads, dec_hidden4, w.dec_w.shape[0] - heads - dec_hidden4], 1
+            )
+        patch, write_raw, next_read_raw = self._split_heads(head_out)
         delta, _ = self._write(patch, write_raw)
         canvas = canvas + delta  # eq. 8
         if last:
             return canvas, c_enc, c_dec, None, None, next_read_raw, latent, write_raw
-        dec_hidden = c_dec.shape[1]
-        next_enc_in = enc_out[:, z_dim2:] + dec_out[:, heads + 4 * dec_hidden :]
-        next_dec_in = dec_out[:, heads : heads + 4 * dec_hidden]
+        next_enc_in = enc_rec + enc_from_dec
         return canvas, c_enc, c_dec, next_enc_in, next_dec_in, next_read_raw, latent, write_raw
 
     def check_images(self, x: Tensor) -> None:
