@@ -104,8 +104,15 @@ class DRAW(nn.Module):
         super().__init__()
         channels, height, width = (int(s) for s in image_shape)
         for name, value in dict(
-            channels=channels, height=height, width=width, num_steps=num_steps, enc_hidden=enc_hidden,
-            dec_hidden=dec_hidden, z_dim=z_dim, read_n=read_n, write_n=write_n,
+            channels=channels,
+            height=height,
+            width=width,
+            num_steps=num_steps,
+            enc_hidden=enc_hidden,
+            dec_hidden=dec_hidden,
+            z_dim=z_dim,
+            read_n=read_n,
+            write_n=write_n,
         ).items():
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"DRAW: {name} must be an integer >= 1, got {value!r}")
@@ -183,8 +190,17 @@ class DRAW(nn.Module):
         return patches.reshape(batch, -1), params
 
     def _step(
-        self, x: Tensor, canvas: Tensor, c_enc: Tensor, c_dec: Tensor, enc_in: Tensor, dec_in: Tensor,
-        read_raw: Tensor | None, noise: Tensor, w: FusedWeights, last: bool,
+        self,
+        x: Tensor,
+        canvas: Tensor,
+        c_enc: Tensor,
+        c_dec: Tensor,
+        enc_in: Tensor,
+        dec_in: Tensor,
+        read_raw: Tensor | None,
+        noise: Tensor,
+        w: FusedWeights,
+        last: bool,
     ) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Tensor | None, Tensor | None, Tensor, Tensor | None]:
         """One step of eqs. 3-8 with one product per hidden state.
 

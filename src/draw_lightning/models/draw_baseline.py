@@ -60,7 +60,11 @@ class BaselineDRAW(nn.Module):
         gx_, gy_, log_var, log_delta, log_gamma = params.split(1, dim=1)
         gx = (width + 1) / 2 * (gx_ + 1)
         gy = (height + 1) / 2 * (gy_ + 1)
-        delta = (max(width, height) - 1) / max(n - 1, 1) * torch.exp(LOG_STRIDE_LIMIT * torch.tanh(log_delta / LOG_STRIDE_LIMIT))
+        delta = (
+            (max(width, height) - 1)
+            / max(n - 1, 1)
+            * torch.exp(LOG_STRIDE_LIMIT * torch.tanh(log_delta / LOG_STRIDE_LIMIT))
+        )
         var = torch.exp(LOG_VARIANCE_LIMIT * torch.tanh(log_var / LOG_VARIANCE_LIMIT))
         gamma = torch.exp(LOG_INTENSITY_LIMIT * torch.tanh(log_gamma / LOG_INTENSITY_LIMIT))
         return gx, gy, delta, var, gamma

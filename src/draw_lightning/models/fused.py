@@ -51,7 +51,9 @@ class FusedWeights(NamedTuple):
     dec_b: Tensor
 
 
-def fuse_weights(*, encoder: nn.LSTMCell, decoder: nn.LSTMCell, to_latent: nn.Linear, heads: list[nn.Linear]) -> FusedWeights:
+def fuse_weights(
+    *, encoder: nn.LSTMCell, decoder: nn.LSTMCell, to_latent: nn.Linear, heads: list[nn.Linear]
+) -> FusedWeights:
     """Concatenate the model's parameters into the products of :class:`FusedWeights`."""
     enc_scale, dec_scale = _gate_scale(encoder)[:, None], _gate_scale(decoder)[:, None]
     read_size = encoder.input_size - decoder.hidden_size
