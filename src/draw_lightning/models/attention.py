@@ -93,7 +93,9 @@ def filterbank(center: Tensor, stride: Tensor, variance: Tensor, *, n: int, size
     mu = center[..., None] + offsets * stride[..., None]  # (..., n)
     pixels = torch.arange(1, size + 1, device=center.device, dtype=center.dtype)
     log_weight = (pixels - mu[..., None]).square() / (-2 * variance[..., None, None])
-    weight = torch.where(log_weight > _MIN_LOG_WEIGHT, torch.exp(log_weight), 0.0)
+    # exp() of inputs far below -87 (results that underflow) takes a slow path on x86, ~10x
+    # (benchmarks/README.md): clamp first; the cut weights are zeroed by where() either way.
+    weight = torch.where(log_weight > _MIN_LOG_WEIGHT, torch.exp(log_weight.clamp_min(_MIN_LOG_WEIGHT)), 0.0)
     return weight / (weight.sum(-1, keepdim=True) + FILTER_EPS)
 
 

@@ -346,15 +346,14 @@ class DRAW(nn.Module):
         dec_hidden = self.dec_state0.shape[1]
         rows = heads + 4 * dec_hidden  # heads and decoder recurrence; no encoder in generation
         dec_w, dec_b = w.dec_w[:rows], w.dec_b[:rows]
-        # z is known for every step: its part of the decoder gates is one product for all T.
-        z_in = F.linear(noise * temperature, w.dec_z_w)
+        dec_z_w = w.dec_z_w * temperature  # z_t = temperature * noise_t
         canvas = param.expand(num_samples, *self.image_shape)
         c_dec = self.dec_state0[1].expand(num_samples, -1)
         dec_out = F.linear(self.dec_state0[:1], dec_w, dec_b).expand(num_samples, -1)
         canvases, read_raws, write_raws = [], [], []
         for t in range(self.num_steps):
             read_raws.append(self._split_heads(dec_out[:, :heads])[2])
-            h_dec, c_dec = lstm_update(z_in[t] + dec_out[:, heads:], c_dec)
+            h_dec, c_dec = lstm_update(torch.addmm(dec_out[:, heads:], noise[t], dec_z_w.t()), c_dec)
             last = t == self.num_steps - 1
             dec_out = F.linear(h_dec, dec_w[:heads], dec_b[:heads]) if last else torch.addmm(dec_b, h_dec, dec_w.t())
             patch, write_raw, _ = self._split_heads(dec_out[:, :heads])
