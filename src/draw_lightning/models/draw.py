@@ -175,7 +175,8 @@ class DRAW(nn.Module):
             return patch.view(-1, c, h, w), None
         params = attention_params(write_raw, width=w, height=h, n=self.write_n)
         fx, fy = filterbanks(params, n=self.write_n, width=w, height=h)
-        patch = patch.reshape(-1, c, self.write_n, self.write_n)
+        # A copy, not a view: backward keeps the patch, and a view would keep the whole product.
+        patch = patch.contiguous().view(-1, c, self.write_n, self.write_n)
         return write_attentive(patch, fx, fy, params.intensity), params
 
     def _read(self, x: Tensor, x_hat: Tensor, read_raw: Tensor | None) -> tuple[Tensor, AttentionParams | None]:
