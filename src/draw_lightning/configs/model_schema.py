@@ -19,6 +19,9 @@ class NetConfig:
     write_attention: bool = True
     read_n: int = 2
     write_n: int = 5
+    # Speed/memory options of the same model (benchmarks/README.md has the measurements).
+    compile_step: bool = False
+    checkpoint_steps: bool = False
 
     def __post_init__(self) -> None:
         for name in ("num_steps", "enc_hidden", "dec_hidden", "z_dim", "read_n", "write_n"):

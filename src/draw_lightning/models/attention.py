@@ -31,6 +31,8 @@ LOG_INTENSITY_LIMIT = 10.0
 # floats (products below 1.2e-38) out of read/write and their gradients.
 _MIN_LOG_WEIGHT = -60.0
 FILTER_EPS = 1e-8
+assert LOG_VARIANCE_LIMIT == LOG_STRIDE_LIMIT == LOG_INTENSITY_LIMIT, "attention_params bounds them together"
+_LOG_LIMIT = LOG_VARIANCE_LIMIT
 
 
 @dataclass
@@ -62,35 +64,41 @@ class AttentionParams:
 def attention_params(raw: Tensor, *, width: int, height: int, n: int) -> AttentionParams:
     """Map the 5 raw outputs ``W(h^dec)`` to an attention window (eqs. 21-24).
 
-    ``raw``: ``(batch, 5)`` holding (g~_X, g~_Y, log sigma^2, log delta~, log gamma).
+    ``raw``: ``(..., 5)`` holding (g~_X, g~_Y, log sigma^2, log delta~, log gamma).
     """
-    gx_t, gy_t, log_var, log_stride, log_gamma = raw.unbind(-1)
+    gx_t, gy_t = raw[..., 0], raw[..., 1]
+    # The three log-parameters share one bound, so one clamp and one exp serve all of them.
+    variance, stride_scale, intensity = torch.exp(raw[..., 2:].clamp(-_LOG_LIMIT, _LOG_LIMIT)).unbind(-1)
     center_x = (width + 1) / 2 * (gx_t + 1)
     center_y = (height + 1) / 2 * (gy_t + 1)
     # With N = 1 the stride multiplies zero offsets; max(.,1) only avoids dividing by zero.
-    stride = (max(width, height) - 1) / max(n - 1, 1) * torch.exp(log_stride.clamp(-LOG_STRIDE_LIMIT, LOG_STRIDE_LIMIT))
-    variance = torch.exp(log_var.clamp(-LOG_VARIANCE_LIMIT, LOG_VARIANCE_LIMIT))
-    intensity = torch.exp(log_gamma.clamp(-LOG_INTENSITY_LIMIT, LOG_INTENSITY_LIMIT))
+    stride = (max(width, height) - 1) / max(n - 1, 1) * stride_scale
     return AttentionParams(center_x, center_y, stride, variance, intensity)
 
 
 def filterbank(center: Tensor, stride: Tensor, variance: Tensor, *, n: int, size: int) -> Tensor:
-    """One axis of the filterbank (eqs. 19, 25-26): ``(batch, n, size)``, rows sum to 1.
+    """One axis of the filterbank (eqs. 19, 25-26): ``(..., n, size)`` for fields ``(...)``, rows sum to 1.
 
     Filter ``i = 1..n`` is centred at ``center + (i - n/2 - 0.5) * stride``, so the grid is
     centred on ``center``; pixel coordinates run 1..size. Normalised over pixels with an
     epsilon guard, so a filter that falls wholly outside the image gives a zero row.
     """
     offsets = torch.arange(1, n + 1, device=center.device, dtype=center.dtype) - n / 2 - 0.5
-    mu = center[:, None] + offsets[None, :] * stride[:, None]  # (batch, n)
+    mu = center[..., None] + offsets * stride[..., None]  # (..., n)
     pixels = torch.arange(1, size + 1, device=center.device, dtype=center.dtype)
-    log_weight = -((pixels[None, None, :] - mu[:, :, None]) ** 2) / (2 * variance[:, None, None])
-    weight = torch.where(log_weight > _MIN_LOG_WEIGHT, torch.exp(log_weight), torch.zeros_like(log_weight))
+    log_weight = (pixels - mu[..., None]).square() / (-2 * variance[..., None, None])
+    # exp() of inputs far below -87 (results that underflow) takes a slow path on x86, ~10x
+    # (benchmarks/README.md): clamp first; the cut weights are zeroed by where() either way.
+    weight = torch.where(log_weight > _MIN_LOG_WEIGHT, torch.exp(log_weight.clamp_min(_MIN_LOG_WEIGHT)), 0.0)
     return weight / (weight.sum(-1, keepdim=True) + FILTER_EPS)
 
 
 def filterbanks(params: AttentionParams, *, n: int, width: int, height: int) -> tuple[Tensor, Tensor]:
     """``(F_X, F_Y)`` of shapes ``(batch, n, A)`` and ``(batch, n, B)`` for a window."""
+    if width == height:  # both axes in one pass: half the kernel launches
+        centers = torch.stack([params.center_x, params.center_y], dim=-1)
+        both = filterbank(centers, params.stride[..., None], params.variance[..., None], n=n, size=width)
+        return both[..., 0, :, :], both[..., 1, :, :]
     fx = filterbank(params.center_x, params.stride, params.variance, n=n, size=width)
     fy = filterbank(params.center_y, params.stride, params.variance, n=n, size=height)
     return fx, fy
@@ -111,5 +119,6 @@ def write_attentive(patches: Tensor, fx: Tensor, fy: Tensor, intensity: Tensor) 
 
     ``patches``: ``(batch, C, N, N)``; returns ``(batch, C, B, A)``.
     """
-    canvas = fy[:, None].transpose(-1, -2) @ patches @ fx[:, None]
-    return canvas / intensity[:, None, None, None]
+    # Dividing the N x N patch rather than the B x A result: same value, fewer operations.
+    patches = patches / intensity[:, None, None, None]
+    return fy[:, None].transpose(-1, -2) @ patches @ fx[:, None]

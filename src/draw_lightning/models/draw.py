@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from draw_lightning.models.attention import (
     AttentionParams,
@@ -20,6 +23,8 @@ from draw_lightning.models.attention import (
     read_attentive,
     write_attentive,
 )
+from draw_lightning.models.compile import compiled_or_eager
+from draw_lightning.models.fused import FusedWeights, fuse_weights, lstm_update
 
 __all__ = ["DRAW", "DrawOutput", "DrawTrace", "kl_standard_normal"]
 
@@ -76,7 +81,9 @@ class DRAW(nn.Module):
     """The DRAW network: encoder/decoder LSTMs, read/write with or without attention.
 
     ``image_shape`` is ``(C, B, A)``. ``read_n``/``write_n`` are the attention grid sizes N,
-    used only when ``read_attention``/``write_attention`` is on.
+    used only when ``read_attention``/``write_attention`` is on. ``compile_step``: run each step
+    through ``torch.compile`` (eager if no compiler); ``checkpoint_steps``: recompute each step in
+    backward instead of keeping its activations (for large images or T).
     """
 
     def __init__(
@@ -91,6 +98,8 @@ class DRAW(nn.Module):
         write_attention: bool = True,
         read_n: int = 2,
         write_n: int = 5,
+        compile_step: bool = False,
+        checkpoint_steps: bool = False,
     ) -> None:
         super().__init__()
         channels, height, width = (int(s) for s in image_shape)
@@ -114,6 +123,9 @@ class DRAW(nn.Module):
         self.write_attention = write_attention
         self.read_n = read_n
         self.write_n = write_n
+        self.compile_step = compile_step
+        self.checkpoint_steps = checkpoint_steps
+        self._compiled_step = None  # built on first use; not copied or pickled
         pixels = channels * height * width
 
         read_size = 2 * channels * read_n * read_n if read_attention else 2 * pixels
@@ -130,17 +142,21 @@ class DRAW(nn.Module):
         self.enc_state0 = nn.Parameter(torch.zeros(2, enc_hidden))
         self.dec_state0 = nn.Parameter(torch.zeros(2, dec_hidden))
 
+    def __getstate__(self) -> dict[str, Any]:
+        return dict(super().__getstate__(), _compiled_step=None)
+
     # -- helpers ---------------------------------------------------------------------------
 
-    def _decoder_heads(self) -> tuple[Tensor, Tensor, list[int]]:
-        """Concatenated weights of every linear map of h^dec, and the split sizes."""
-        heads = [m for m in (self.write_patch, self.write_window, self.read_window) if m is not None]
-        weight = torch.cat([m.weight for m in heads])
-        bias = torch.cat([m.bias for m in heads])
-        return weight, bias, [m.out_features for m in heads]
+    def _heads(self) -> list[nn.Linear]:
+        """Every linear map of h^dec that is not recurrent, in the order :meth:`_split_heads` reads."""
+        return [m for m in (self.write_patch, self.write_window, self.read_window) if m is not None]
 
-    def _split_heads(self, out: Tensor, sizes: list[int]) -> tuple[Tensor, Tensor | None, Tensor | None]:
-        parts = list(out.split(sizes, dim=-1))
+    def _fused_weights(self) -> FusedWeights:
+        return fuse_weights(encoder=self.encoder, decoder=self.decoder, to_latent=self.to_latent, heads=self._heads())
+
+    def _split_heads(self, out: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """(write patch, raw write window, raw read window) from the heads block of a product."""
+        parts = list(out.split([m.out_features for m in self._heads()], dim=-1))
         patch = parts.pop(0)
         write_raw = parts.pop(0) if self.write_window is not None else None
         read_raw = parts.pop(0) if self.read_window is not None else None
@@ -159,7 +175,8 @@ class DRAW(nn.Module):
             return patch.view(-1, c, h, w), None
         params = attention_params(write_raw, width=w, height=h, n=self.write_n)
         fx, fy = filterbanks(params, n=self.write_n, width=w, height=h)
-        patch = patch.view(-1, c, self.write_n, self.write_n)
+        # A copy, not a view: backward keeps the patch, and a view would keep the whole product.
+        patch = patch.contiguous().view(-1, c, self.write_n, self.write_n)
         return write_attentive(patch, fx, fy, params.intensity), params
 
     def _read(self, x: Tensor, x_hat: Tensor, read_raw: Tensor | None) -> tuple[Tensor, AttentionParams | None]:
@@ -172,6 +189,55 @@ class DRAW(nn.Module):
         # x and x̂ read with one batched product (eq. 27).
         patches = read_attentive(torch.cat([x, x_hat], dim=1), fx, fy, params.intensity)
         return patches.reshape(batch, -1), params
+
+    def _step(
+        self,
+        x: Tensor,
+        canvas: Tensor,
+        c_enc: Tensor,
+        c_dec: Tensor,
+        enc_in: Tensor,
+        dec_in: Tensor,
+        read_raw: Tensor | None,
+        noise: Tensor,
+        w: FusedWeights,
+        last: bool,
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Tensor | None, Tensor | None, Tensor, Tensor | None]:
+        """One step of eqs. 3-8 with one product per hidden state.
+
+        ``enc_in``/``dec_in``: the recurrent parts of the encoder/decoder gates, already computed
+        from the previous hidden states. The last step skips the recurrent rows nobody reads.
+        """
+        z_dim2 = 2 * self.z_dim
+        heads = sum(m.out_features for m in self._heads())
+        x_hat = x - torch.sigmoid(canvas)  # eq. 3
+        r, _ = self._read(x, x_hat, read_raw)  # eq. 4
+        h_enc, c_enc = lstm_update(torch.addmm(enc_in, r, w.enc_read_w.t()), c_enc)  # eq. 5
+        # One split per product (not one slice per part): backward then joins the gradients once.
+        if last:
+            latent = F.linear(h_enc, w.enc_w[:z_dim2], w.enc_b[:z_dim2])
+        else:
+            latent, enc_rec = torch.addmm(w.enc_b, h_enc, w.enc_w.t()).split([z_dim2, w.enc_w.shape[0] - z_dim2], 1)
+        mu, log_sigma = latent.chunk(2, dim=-1)
+        z = torch.addcmul(mu, torch.exp(log_sigma), noise)  # eq. 6, reparameterised
+        h_dec, c_dec = lstm_update(torch.addmm(dec_in, z, w.dec_z_w.t()), c_dec)  # eq. 7
+        if last:
+            head_out = F.linear(h_dec, w.dec_w[:heads], w.dec_b[:heads])
+        else:
+            # Two products, not one 2083 wide: on CPU a weight block past ~1 MB (the L2 cache)
+            # multiplies more slowly (benchmarks/README.md).
+            rows = heads + w.dec_z_w.shape[0]
+            head_out, next_dec_in = torch.addmm(w.dec_b[:rows], h_dec, w.dec_w[:rows].t()).split(
+                [heads, rows - heads], 1
+            )
+            enc_from_dec = torch.addmm(w.dec_b[rows:], h_dec, w.dec_w[rows:].t())
+        patch, write_raw, next_read_raw = self._split_heads(head_out)
+        delta, _ = self._write(patch, write_raw)
+        canvas = canvas + delta  # eq. 8
+        if last:
+            return canvas, c_enc, c_dec, None, None, next_read_raw, latent, write_raw
+        next_enc_in = enc_rec + enc_from_dec
+        return canvas, c_enc, c_dec, next_enc_in, next_dec_in, next_read_raw, latent, write_raw
 
     def check_images(self, x: Tensor) -> None:
         """Raise a ValueError naming the problem if ``x`` is not a batch this model can take."""
@@ -195,40 +261,67 @@ class DRAW(nn.Module):
         """Encode and reconstruct ``x`` ``(batch, C, B, A)`` in [0, 1] (eqs. 3-8, 9-12)."""
         self.check_images(x)
         batch = x.shape[0]
-        canvas, h_enc, c_enc, h_dec, c_dec = self._initial_state(batch)
-        head_w, head_b, head_sizes = self._decoder_heads()
-        _, _, read_raw = self._split_heads(F.linear(h_dec, head_w, head_b), head_sizes)
         noise = torch.randn(self.num_steps, batch, self.z_dim, generator=generator, device=x.device, dtype=x.dtype)
+        w = self._fused_weights()
+        canvas, c_enc, c_dec = self.canvas0.expand(batch, *self.image_shape), self.enc_state0[1], self.dec_state0[1]
+        c_enc, c_dec = c_enc.expand(batch, -1), c_dec.expand(batch, -1)
+        # The initial states are shared by the batch: their products are one row, broadcast.
+        heads = sum(m.out_features for m in self._heads())
+        enc_out = F.linear(self.enc_state0[:1], w.enc_w[2 * self.z_dim :], w.enc_b[2 * self.z_dim :])
+        dec_out = F.linear(self.dec_state0[:1], w.dec_w, w.dec_b)
+        dec_hidden = c_dec.shape[1]
+        enc_in = enc_out + dec_out[:, heads + 4 * dec_hidden :]
+        dec_in = dec_out[:, heads : heads + 4 * dec_hidden]
+        read_raw = self._split_heads(dec_out[:, :heads].expand(batch, -1))[2]
 
-        kls, log_ratio = [], x.new_zeros(batch)
-        canvases, reads, writes = [], [], []
+        step = self._step_function()
+        latents, canvases, read_raws, write_raws = [], [], [], []
         for t in range(self.num_steps):
-            x_hat = x - torch.sigmoid(canvas)  # eq. 3
-            r, read_params = self._read(x, x_hat, read_raw)  # eq. 4
-            h_enc, c_enc = self.encoder(torch.cat([r, h_dec], dim=-1), (h_enc, c_enc))  # eq. 5
-            mu, log_sigma = self.to_latent(h_enc).chunk(2, dim=-1)
-            z = mu + torch.exp(log_sigma) * noise[t]  # eq. 6, reparameterised
-            kls.append(kl_standard_normal(mu, log_sigma))
-            # log p(z) - log q(z|x); the 2*pi terms cancel.
-            log_ratio = log_ratio + (0.5 * noise[t].square() + log_sigma - 0.5 * z.square()).sum(-1)
-            h_dec, c_dec = self.decoder(z, (h_dec, c_dec))  # eq. 7
-            patch, write_raw, read_raw = self._split_heads(F.linear(h_dec, head_w, head_b), head_sizes)
-            delta, write_params = self._write(patch, write_raw)
-            canvas = canvas + delta  # eq. 8
             if record:
-                canvases.append(torch.sigmoid(canvas).detach())
-                reads.append(read_params.detach() if read_params is not None else None)
-                writes.append(write_params.detach() if write_params is not None else None)
+                read_raws.append(read_raw)
+            last = t == self.num_steps - 1
+            canvas, c_enc, c_dec, enc_in, dec_in, read_raw, latent, write_raw = step(
+                x, canvas, c_enc, c_dec, enc_in, dec_in, read_raw, noise[t], w, last
+            )
+            latents.append(latent)
+            if record:
+                canvases.append(canvas.detach())
+                write_raws.append(write_raw)
 
+        # Eqs. 10-11 for all steps at once; z is recomputed from the same mu, sigma and noise.
+        mu, log_sigma = torch.stack(latents).chunk(2, dim=-1)  # (T, batch, z_dim)
+        kl_per_step = kl_standard_normal(mu, log_sigma).t()
+        z = torch.addcmul(mu, torch.exp(log_sigma), noise)
+        # log p(z) - log q(z|x); the 2*pi terms cancel.
+        log_ratio = (0.5 * noise.square() + log_sigma - 0.5 * z.square()).sum((0, 2))
         # eq. 9: Bernoulli -log D(x | sigma(c_T)), summed over pixels and channels.
         rec_loss = F.binary_cross_entropy_with_logits(canvas, x, reduction="none").flatten(1).sum(-1)
-        trace = self._trace(canvases, reads, writes) if record else None
+        trace = self._record(canvases, read_raws, write_raws) if record else None
         return DrawOutput(
-            rec_loss=rec_loss,
-            kl_per_step=torch.stack(kls, dim=-1),
-            log_weight=log_ratio - rec_loss,
-            logits=canvas,
-            trace=trace,
+            rec_loss=rec_loss, kl_per_step=kl_per_step, log_weight=log_ratio - rec_loss, logits=canvas, trace=trace
+        )
+
+    def _step_function(self):
+        """The step as run: eager, per-step checkpointed, or compiled (see the constructor)."""
+        if self.compile_step and self._compiled_step is None:
+            self._compiled_step = compiled_or_eager(self._step, device=self.canvas0.device)
+        step = self._compiled_step if self.compile_step else self._step
+        if self.checkpoint_steps and torch.is_grad_enabled():
+            return partial(checkpoint, step, use_reentrant=False)
+        return step
+
+    def _record(self, canvases: list[Tensor], read_raws: list, write_raws: list) -> DrawTrace:
+        _, h, w = self.image_shape
+
+        def windows(raws: list, n: int) -> AttentionParams | None:
+            if raws[0] is None:
+                return None
+            return attention_params(torch.stack(raws).detach(), width=w, height=h, n=n)
+
+        return DrawTrace(
+            canvases=torch.sigmoid(torch.stack(canvases)),
+            read=windows(read_raws, self.read_n),
+            write=windows(write_raws, self.write_n),
         )
 
     @torch.no_grad()
@@ -252,29 +345,27 @@ class DRAW(nn.Module):
         expected = (self.num_steps, num_samples, self.z_dim)
         if tuple(noise.shape) != expected:
             raise ValueError(f"generate: noise must have shape {expected}, got {tuple(noise.shape)}")
-        canvas, _, _, h_dec, c_dec = self._initial_state(num_samples)
-        head_w, head_b, head_sizes = self._decoder_heads()
-        _, _, read_raw = self._split_heads(F.linear(h_dec, head_w, head_b), head_sizes)
-        canvases, reads, writes = [], [], []
-        _, h, w = self.image_shape
+        w = self._fused_weights()
+        heads = sum(m.out_features for m in self._heads())
+        dec_hidden = self.dec_state0.shape[1]
+        rows = heads + 4 * dec_hidden  # heads and decoder recurrence; no encoder in generation
+        dec_w, dec_b = w.dec_w[:rows], w.dec_b[:rows]
+        dec_z_w = w.dec_z_w * temperature  # z_t = temperature * noise_t
+        canvas = param.expand(num_samples, *self.image_shape)
+        c_dec = self.dec_state0[1].expand(num_samples, -1)
+        dec_out = F.linear(self.dec_state0[:1], dec_w, dec_b).expand(num_samples, -1)
+        canvases, read_raws, write_raws = [], [], []
         for t in range(self.num_steps):
-            if read_raw is not None:
-                reads.append(attention_params(read_raw, width=w, height=h, n=self.read_n))
-            h_dec, c_dec = self.decoder(noise[t] * temperature, (h_dec, c_dec))
-            patch, write_raw, read_raw = self._split_heads(F.linear(h_dec, head_w, head_b), head_sizes)
-            delta, write_params = self._write(patch, write_raw)
+            read_raws.append(self._split_heads(dec_out[:, :heads])[2])
+            h_dec, c_dec = lstm_update(torch.addmm(dec_out[:, heads:], noise[t], dec_z_w.t()), c_dec)
+            last = t == self.num_steps - 1
+            dec_out = F.linear(h_dec, dec_w[:heads], dec_b[:heads]) if last else torch.addmm(dec_b, h_dec, dec_w.t())
+            patch, write_raw, _ = self._split_heads(dec_out[:, :heads])
+            delta, _ = self._write(patch, write_raw)
             canvas = canvas + delta
-            canvases.append(torch.sigmoid(canvas))
-            writes.append(write_params)
-        return self._trace(canvases, reads or [None] * self.num_steps, writes)
-
-    @staticmethod
-    def _trace(canvases: list[Tensor], reads: list, writes: list) -> DrawTrace:
-        return DrawTrace(
-            canvases=torch.stack(canvases),
-            read=AttentionParams.stack(reads) if reads[0] is not None else None,
-            write=AttentionParams.stack(writes) if writes[0] is not None else None,
-        )
+            canvases.append(canvas)
+            write_raws.append(write_raw)
+        return self._record(canvases, read_raws, write_raws)
 
     def extra_repr(self) -> str:
         c, h, w = self.image_shape
