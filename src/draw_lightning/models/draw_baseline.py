@@ -54,7 +54,7 @@ class BaselineDRAW(nn.Module):
         self.dec_state0 = nn.Parameter(torch.zeros(2, dec_hidden))
 
     def _window(self, linear: nn.Linear, h_dec: Tensor, n: int) -> tuple[Tensor, ...]:
-        """Attention window from h^dec (eqs. 21-24), with DRAW's soft bounds on the logs."""
+        """Attention window from h^dec (eqs. 21-24), with DRAW's bounds on the logs."""
         _, height, width = self.image_shape
         params = linear(h_dec)
         gx_, gy_, log_var, log_delta, log_gamma = params.split(1, dim=1)
@@ -63,10 +63,10 @@ class BaselineDRAW(nn.Module):
         delta = (
             (max(width, height) - 1)
             / max(n - 1, 1)
-            * torch.exp(LOG_STRIDE_LIMIT * torch.tanh(log_delta / LOG_STRIDE_LIMIT))
+            * torch.exp(log_delta.clamp(-LOG_STRIDE_LIMIT, LOG_STRIDE_LIMIT))
         )
-        var = torch.exp(LOG_VARIANCE_LIMIT * torch.tanh(log_var / LOG_VARIANCE_LIMIT))
-        gamma = torch.exp(LOG_INTENSITY_LIMIT * torch.tanh(log_gamma / LOG_INTENSITY_LIMIT))
+        var = torch.exp(log_var.clamp(-LOG_VARIANCE_LIMIT, LOG_VARIANCE_LIMIT))
+        gamma = torch.exp(log_gamma.clamp(-LOG_INTENSITY_LIMIT, LOG_INTENSITY_LIMIT))
         return gx, gy, delta, var, gamma
 
     @staticmethod
