@@ -23,6 +23,7 @@ TINY = [
     "trainer.limit_val_batches=1",
     "trainer.limit_test_batches=1",
     "callbacks.progress_bar.refresh_rate=0",
+    "logger=csv",  # the tests read each job's metrics.csv
 ]
 
 
