@@ -64,10 +64,23 @@ def train_losses(rows: list[dict[str, str]]) -> dict[int, float]:
 
 
 def kill_after_first_checkpoint(process, last: Path, timeout: float = 90) -> None:
+    """SIGKILL once a checkpoint exists and the log row of its last step is on disk.
+
+    That row is logged just after the checkpoint and flushed at the next batch start; a kill in
+    those few milliseconds loses the one row (documented in callbacks/log_flush.py).
+    """
     deadline = time.monotonic() + timeout
-    while not last.exists():
+    run = last.parents[1]
+    while True:
         assert process.poll() is None, f"training ended before a checkpoint: {process.stdout.read()[-3000:]}"
         assert time.monotonic() < deadline, "no checkpoint within the timeout"
+        if last.exists() and (run / "csv" / "metrics.csv").exists():
+            done = load(last)["global_step"]
+            try:
+                if done - 1 in train_losses(metric_rows(run)):
+                    break
+            except (ValueError, KeyError):  # the CSV caught mid-write; read it again
+                pass
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
