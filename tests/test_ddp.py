@@ -13,6 +13,7 @@ import torch
 from hydra.utils import instantiate
 
 from draw_lightning.modules import DRAWLitModule
+from tests.conftest import run_task
 
 # 2000 cats, half for validation: 1000 images, an even number, so DistributedSampler pads nothing
 # (with an odd count one rank would repeat an image and the DDP mean would weigh it twice).
@@ -41,8 +42,8 @@ def per_image_losses(model: DRAWLitModule, loader, *, seed: int) -> torch.Tensor
 
 
 @pytest.mark.slow  # three processes start torch and Lightning: about a minute on 2 busy cores
-def test_ddp_sim_matches_single_process_and_writes_once(run_train, compose_train, tmp_path: Path) -> None:
-    result = run_train(["trainer=ddp_sim", "test=false", *SMALL])
+def test_ddp_sim_matches_single_process_and_writes_once(compose_train, tmp_path: Path) -> None:
+    result = run_task("train", "trainer=ddp_sim", "test=false", *SMALL, cwd=tmp_path, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
 
     # One run folder and nothing else, whatever the number of processes.

@@ -11,6 +11,8 @@ import optuna
 import pytest
 import yaml
 
+from tests.conftest import run_task
+
 # A tiny DRAW on 200 cats for one short epoch: each job takes about a second.
 TINY = [
     "data.max_per_category=200",
@@ -57,8 +59,8 @@ def overrides(job: Path) -> dict[str, str]:
     return dict(o.split("=", 1) for o in yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text()))
 
 
-def test_grid_multirun_runs_each_job_in_its_folder(run_train, tmp_path: Path) -> None:
-    result = run_train(["hparams_search=read_steps_grid", *TINY])
+def test_grid_multirun_runs_each_job_in_its_folder(tmp_path: Path) -> None:
+    result = run_task("train", "hparams_search=read_steps_grid", *TINY, cwd=tmp_path, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     sweep = sweep_dir(tmp_path)
     jobs = job_dirs(sweep)
@@ -75,17 +77,18 @@ def test_grid_multirun_runs_each_job_in_its_folder(run_train, tmp_path: Path) ->
         assert not (job / "error.txt").exists()
 
 
-def test_optuna_sqlite_sweep_writes_results_and_keeps_the_study(run_train, tmp_path: Path) -> None:
+def test_optuna_sqlite_sweep_writes_results_and_keeps_the_study(tmp_path: Path) -> None:
     # The shipped search space, with T and z narrowed so three trials stay quick.
-    result = run_train(
-        [
-            "hparams_search=optuna_sqlite",
-            "hydra.sweeper.n_trials=3",
-            "hydra.sweeper.study_name=test",
-            "model.net.num_steps=choice(2,3)",
-            "model.net.z_dim=choice(2,4)",
-            *(o for o in TINY if not o.startswith("model.net.z_dim=")),
-        ]
+    result = run_task(
+        "train",
+        "hparams_search=optuna_sqlite",
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.study_name=test",
+        "model.net.num_steps=choice(2,3)",
+        "model.net.z_dim=choice(2,4)",
+        *(o for o in TINY if not o.startswith("model.net.z_dim=")),
+        cwd=tmp_path,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     sweep = sweep_dir(tmp_path)
@@ -111,9 +114,9 @@ def test_optuna_sqlite_sweep_writes_results_and_keeps_the_study(run_train, tmp_p
     assert sorted(t.value for t in study.trials) == pytest.approx(sorted(losses), abs=1e-4)
 
 
-def test_a_crashing_job_is_recorded_and_the_others_run(run_train, tmp_path: Path) -> None:
+def test_a_crashing_job_is_recorded_and_the_others_run(tmp_path: Path) -> None:
     missing = tmp_path / "missing.ckpt"
-    result = run_train(["-m", f"ckpt_path={missing},null", *TINY])
+    result = run_task("train", "-m", f"ckpt_path={missing},null", *TINY, cwd=tmp_path, check=False)
     # Hydra's basic sweeper runs the whole batch, then reports the failure: non-zero exit
     assert result.returncode != 0
     assert "ckpt_path=" in result.stderr and "missing.ckpt" in result.stderr

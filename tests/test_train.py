@@ -5,9 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +15,7 @@ from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
 from draw_lightning.configs import CONFIG_DIR, setup_hydra, validate
-from tests.conftest import TINY_MODEL
+from tests.conftest import TINY_MODEL, run_task, start_task
 
 LIMITS = [
     "trainer.limit_train_batches=3",
@@ -37,19 +34,6 @@ def _compose(overrides: list[str]):
         cfg = compose(config_name="train", overrides=overrides, return_hydra_config=True)
     HydraConfig.instance().set_config(cfg)  # so ${hydra:...} in paths resolves as in a run
     return cfg
-
-
-def _run(module: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=os.environ | {"HYDRA_FULL_ERROR": "1"},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
 
 
 def _run_dirs(root: Path, task: str) -> list[Path]:
@@ -105,7 +89,7 @@ def test_out_of_range_values_fail_before_anything_is_built(override, message):
 
 def test_train_resume_and_eval_from_the_command_line(tmp_path):
     args = [*TINY_MODEL, *LIMITS, "trainer.max_epochs=1"]
-    first = _run("draw_lightning.train", args, tmp_path)
+    first = run_task("train", *args, cwd=tmp_path)
     (run,) = _run_dirs(tmp_path, "train")
     assert (run / "checkpoints" / "last.ckpt").is_file()
     rows = list(csv.DictReader((run / "csv" / "metrics.csv").open()))
@@ -116,22 +100,21 @@ def test_train_resume_and_eval_from_the_command_line(tmp_path):
     assert f"val/loss = {val_losses[0]:.4f}" in first.stderr + first.stdout
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 3
 
-    _run("draw_lightning.train", [*args, "trainer.max_epochs=2", "ckpt_path=last"], tmp_path)
+    run_task("train", *args, "trainer.max_epochs=2", "ckpt_path=last", cwd=tmp_path)
     runs = _run_dirs(tmp_path, "train")
     assert len(runs) == 2  # the resumed run has a folder of its own
     resumed = next(r for r in runs if r != run)
     ckpt = torch.load(resumed / "checkpoints" / "last.ckpt", weights_only=False)
     assert ckpt["global_step"] == 6 and ckpt["epoch"] == 1
 
-    _run(
-        "draw_lightning.eval",
-        [
-            f"ckpt_path={resumed / 'checkpoints' / 'last.ckpt'}",
-            "logger=csv",
-            "extras.print_config=false",
-            "trainer.limit_test_batches=2",
-        ],
-        tmp_path,
+    run_task(
+        "eval",
+        f"ckpt_path={resumed / 'checkpoints' / 'last.ckpt'}",
+        "logger=csv",
+        "extras.print_config=false",
+        "trainer.limit_test_batches=2",
+        "iwae.num_samples=0",
+        cwd=tmp_path,
     )
     (eval_run,) = _run_dirs(tmp_path, "eval")
     result = json.loads((eval_run / "metrics.json").read_text())
@@ -143,19 +126,10 @@ def test_train_resume_and_eval_from_the_command_line(tmp_path):
 
 def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path):
     args = [*TINY_MODEL, "debug=fdr", "data.max_per_category=100", "logger=none"]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "draw_lightning.train", *args],
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
+    procs = [start_task("train", *args, cwd=tmp_path) for _ in range(2)]
     for p in procs:
-        _, err = p.communicate(timeout=600)
-        assert p.returncode == 0, err[-2000:]
-    runs = _run_dirs(tmp_path / "", "debug")
+        out, _ = p.communicate(timeout=600)
+        assert p.returncode == 0, out[-2000:]
+    runs = _run_dirs(tmp_path, "debug")
     assert len(runs) == 2
     assert all((r / ".hydra" / "config.yaml").is_file() for r in runs)

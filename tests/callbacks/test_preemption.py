@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import torch
+from tests.conftest import run_task, start_task
 
 STEPS_PER_EPOCH = 20  # 320 training images in batches of 16
 TINY_RUN = (
@@ -30,8 +31,8 @@ TINY_RUN = (
 )
 
 
-def test_sigterm_saves_last_checkpoint_exits_cleanly_and_resumes(tmp_path: Path, train_cli) -> None:
-    process = train_cli.start(tmp_path, *TINY_RUN, "trainer.max_epochs=1000")
+def test_sigterm_saves_last_checkpoint_exits_cleanly_and_resumes(tmp_path: Path) -> None:
+    process = start_task("train", *TINY_RUN, "trainer.max_epochs=1000", cwd=tmp_path)
     runs = tmp_path / "logs" / "train" / "runs"
     deadline = time.monotonic() + 120
     while not list(runs.glob("*/checkpoints/last.ckpt")):  # training is under way
@@ -49,7 +50,7 @@ def test_sigterm_saves_last_checkpoint_exits_cleanly_and_resumes(tmp_path: Path,
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == step >= 5
 
     epochs = step // STEPS_PER_EPOCH + 2  # at least one more epoch boundary after the resume
-    resumed = train_cli.run(tmp_path, *TINY_RUN, f"trainer.max_epochs={epochs}", "ckpt_path=last")
+    resumed = run_task("train", *TINY_RUN, f"trainer.max_epochs={epochs}", "ckpt_path=last", cwd=tmp_path, check=False)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     (resumed_run,) = (p for p in runs.iterdir() if p != run)
     assert (

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import torch
+from tests.conftest import run_task, start_task
 
 # 320 training images in batches of 16: 20 steps per epoch, 40 in all; a checkpoint every 8
 # steps: the first is mid-epoch, the last at the end of training.
@@ -86,9 +87,9 @@ def kill_after_first_checkpoint(process, last: Path, timeout: float = 90) -> Non
     process.wait(timeout=30)
 
 
-def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path: Path, train_cli) -> None:
-    reference = train_cli.start(tmp_path / "reference", *TINY_RUN)
-    interrupted = train_cli.start(tmp_path / "interrupted", *TINY_RUN)
+def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
+    reference = start_task("train", *TINY_RUN, cwd=tmp_path / "reference")
+    interrupted = start_task("train", *TINY_RUN, cwd=tmp_path / "interrupted")
     # The run folder appears when Hydra starts; last.ckpt when the first checkpoint is written.
     deadline = time.monotonic() + 60
     while not (tmp_path / "interrupted" / "logs" / "train" / "runs").exists():
@@ -100,7 +101,7 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path: Path,
 
     resumed_step = load(killed_run / "checkpoints" / "last.ckpt")["global_step"]
     assert resumed_step % STEPS_PER_EPOCH != 0, "the kill should come mid-epoch"
-    resumed = train_cli.run(tmp_path / "interrupted", *TINY_RUN, "ckpt_path=last")
+    resumed = run_task("train", *TINY_RUN, "ckpt_path=last", cwd=tmp_path / "interrupted", check=False)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert reference.wait(timeout=120) == 0, reference.stdout.read()[-3000:]
 
