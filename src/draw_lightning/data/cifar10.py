@@ -7,32 +7,23 @@ go through ``data=cifar10_folder`` (the image-folder datamodule) instead.
 from __future__ import annotations
 
 import numpy as np
-from torch.utils.data import Dataset
 from torchvision import datasets
 
-from draw_lightning.data.base import DrawDataModule
-from draw_lightning.data.images import ArrayImageDataset
-from draw_lightning.data.splits import holdout_indices
+from draw_lightning.data.holdout import HoldoutDataModule
 from draw_lightning.data.torchvision_sets import open_torchvision
 
 __all__ = ["CIFAR10DataModule"]
 
 
-class CIFAR10DataModule(DrawDataModule):
+class CIFAR10DataModule(HoldoutDataModule):
     """CIFAR-10's 50k training images split into train/val (``val_size``), its 10k test images."""
 
-    def __init__(self, *, val_size: int = 5_000, download: bool = True, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.val_size = val_size
-        self.download = download
+    def __init__(self, *, val_size: int = 5_000, **kwargs) -> None:
+        super().__init__(val_size=val_size, **kwargs)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return (3, 32, 32)
-
-    def prepare_data(self) -> None:
-        self.load(train=True)
-        self.load(train=False)
 
     def load(self, *, train: bool) -> tuple[np.ndarray, np.ndarray]:
         """uint8 images ``(N, 3, 32, 32)`` and labels."""
@@ -46,13 +37,3 @@ class CIFAR10DataModule(DrawDataModule):
             train=train,
         )
         return np.ascontiguousarray(dataset.data.transpose(0, 3, 1, 2)), np.asarray(dataset.targets)
-
-    def build_splits(self) -> dict[str, Dataset]:
-        images, labels = self.load(train=True)
-        test_images, test_labels = self.load(train=False)
-        rows = holdout_indices(len(images), val_size=self.val_size, seed=self.seed)
-        return {
-            "train": ArrayImageDataset(images=images, labels=labels, rows=rows["train"]),
-            "val": ArrayImageDataset(images=images, labels=labels, rows=rows["val"]),
-            "test": ArrayImageDataset(images=test_images, labels=test_labels),
-        }

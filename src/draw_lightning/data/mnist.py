@@ -3,34 +3,25 @@
 from __future__ import annotations
 
 import numpy as np
-from torch.utils.data import Dataset
 from torchvision import datasets
 
-from draw_lightning.data.base import DrawDataModule
-from draw_lightning.data.images import ArrayImageDataset
-from draw_lightning.data.splits import holdout_indices
+from draw_lightning.data.holdout import HoldoutDataModule
 from draw_lightning.data.torchvision_sets import open_torchvision
 
 __all__ = ["MNISTDataModule"]
 
 
-class MNISTDataModule(DrawDataModule):
+class MNISTDataModule(HoldoutDataModule):
     """torchvision's MNIST: 60k training images split into train/val (``val_size``), 10k test."""
 
     dataset_cls: type[datasets.MNIST] = datasets.MNIST
 
-    def __init__(self, *, val_size: int = 10_000, download: bool = True, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.val_size = val_size
-        self.download = download
+    def __init__(self, *, val_size: int = 10_000, **kwargs) -> None:
+        super().__init__(val_size=val_size, **kwargs)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return (1, 28, 28)
-
-    def prepare_data(self) -> None:
-        self.load(train=True)
-        self.load(train=False)
 
     def load(self, *, train: bool) -> tuple[np.ndarray, np.ndarray]:
         """uint8 images ``(N, 1, 28, 28)`` and labels of the official train or test set."""
@@ -43,13 +34,3 @@ class MNISTDataModule(DrawDataModule):
             train=train,
         )
         return dataset.data.numpy()[:, None], dataset.targets.numpy()
-
-    def build_splits(self) -> dict[str, Dataset]:
-        images, labels = self.load(train=True)
-        test_images, test_labels = self.load(train=False)
-        rows = holdout_indices(len(images), val_size=self.val_size, seed=self.seed)
-        return {
-            "train": ArrayImageDataset(images=images, labels=labels, rows=rows["train"]),
-            "val": ArrayImageDataset(images=images, labels=labels, rows=rows["val"]),
-            "test": ArrayImageDataset(images=test_images, labels=test_labels),
-        }
