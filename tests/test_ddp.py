@@ -18,6 +18,7 @@ from tests.conftest import run_task
 # 2000 cats, half for validation: 1000 images, an even number, so DistributedSampler pads nothing
 # (with an odd count one rank would repeat an image and the DDP mean would weigh it twice).
 SMALL = [
+    "logger=csv",
     "data.max_per_category=2000",
     "data.val_fraction=0.5",
     "data.batch_size=32",
@@ -50,7 +51,11 @@ def test_ddp_sim_matches_single_process_and_writes_once(compose_train, tmp_path:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["logs"]
     assert sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "logs").glob("*/*")) == ["logs/train/runs"]
     (run,) = (tmp_path / "logs" / "train" / "runs").iterdir()
-    assert sorted(p.name for p in run.iterdir()) == [".hydra", "checkpoints", "csv", "train.log"]
+    assert sorted(p.name for p in run.iterdir()) == [".hydra", "checkpoints", "csv", "images", "train.log"]
+    # canvas figures written once, by rank 0: one file per figure for the one epoch
+    images = sorted(str(p.relative_to(run / "images")) for p in (run / "images").rglob("*.*"))
+    assert images and all(name.endswith(("epoch_000.png", "epoch_000.gif")) for name in images), images
+    assert len({name.split("/")[0] for name in images}) == len(images), images
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["epoch_000.ckpt", "last.ckpt"]
     with open(run / "csv" / "metrics.csv") as f:
         val_rows = [row for row in csv.DictReader(f) if row.get("val/loss")]

@@ -97,6 +97,9 @@ def build_wandb_logger(
         log.info("W&B is %s: log_model=%s ignored (checkpoints stay in the run folder)", mode, log_model)
         log_model = False
     Path(save_dir).mkdir(parents=True, exist_ok=True)
+    # Also through the environment: processes started by ddp_spawn otherwise write logged media
+    # under ./wandb of the working directory instead of the run folder.
+    os.environ["WANDB_DIR"] = str(Path(save_dir).resolve())
     # Silent and without the console mirror: an offline run must not print or wait for input.
     kwargs.setdefault("settings", {"silent": True, "console": "off"})
     return WandbLogger(
