@@ -61,9 +61,7 @@ class BaselineDRAW(nn.Module):
         gx = (width + 1) / 2 * (gx_ + 1)
         gy = (height + 1) / 2 * (gy_ + 1)
         delta = (
-            (max(width, height) - 1)
-            / max(n - 1, 1)
-            * torch.exp(log_delta.clamp(-LOG_STRIDE_LIMIT, LOG_STRIDE_LIMIT))
+            (max(width, height) - 1) / max(n - 1, 1) * torch.exp(log_delta.clamp(-LOG_STRIDE_LIMIT, LOG_STRIDE_LIMIT))
         )
         var = torch.exp(log_var.clamp(-LOG_VARIANCE_LIMIT, LOG_VARIANCE_LIMIT))
         gamma = torch.exp(log_gamma.clamp(-LOG_INTENSITY_LIMIT, LOG_INTENSITY_LIMIT))
