@@ -9,14 +9,11 @@ import time
 from pathlib import Path
 
 import torch
-from tests.conftest import run_task, start_task
+from tests.conftest import TINY_MODEL, run_task, start_task
 
 STEPS_PER_EPOCH = 20  # 320 training images in batches of 16
 TINY_RUN = (
-    "model.net.num_steps=3",
-    "model.net.enc_hidden=16",
-    "model.net.dec_hidden=16",
-    "model.net.z_dim=4",
+    *TINY_MODEL,
     "model.net.write_n=3",
     "data.max_per_category=400",
     "data.batch_size=16",

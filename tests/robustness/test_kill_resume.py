@@ -9,16 +9,13 @@ import time
 from pathlib import Path
 
 import torch
-from tests.conftest import run_task, start_task
+from tests.conftest import TINY_MODEL, run_task, start_task
 
 # 320 training images in batches of 16: 20 steps per epoch, 40 in all; a checkpoint every 8
 # steps: the first is mid-epoch, the last at the end of training.
 STEPS_PER_EPOCH, EPOCHS, EVERY = 20, 2, 8
 TINY_RUN = (
-    "model.net.num_steps=3",
-    "model.net.enc_hidden=16",
-    "model.net.dec_hidden=16",
-    "model.net.z_dim=4",
+    *TINY_MODEL,
     "model.net.write_n=3",
     "data.max_per_category=400",
     "data.batch_size=16",
