@@ -25,6 +25,7 @@ from draw_lightning.models.attention import (
 )
 from draw_lightning.models.compile import compiled_or_eager
 from draw_lightning.models.fused import FusedWeights, fuse_weights, lstm_update
+from draw_lightning.models.unrolled import UnrolledDims, unrolled_draw
 
 __all__ = ["DRAW", "DrawOutput", "DrawTrace", "kl_standard_normal"]
 
@@ -258,10 +259,59 @@ class DRAW(nn.Module):
     # -- public API ------------------------------------------------------------------------
 
     def forward(self, x: Tensor, *, record: bool = False, generator: torch.Generator | None = None) -> DrawOutput:
-        """Encode and reconstruct ``x`` ``(batch, C, B, A)`` in [0, 1] (eqs. 3-8, 9-12)."""
+        """Encode and reconstruct ``x`` ``(batch, C, B, A)`` in [0, 1] (eqs. 3-8, 9-12).
+
+        Runs the unrolled steps with their hand-written backward (unrolled.py), or step by step
+        under autograd when ``compile_step`` or ``checkpoint_steps`` asks for it.
+        """
         self.check_images(x)
         batch = x.shape[0]
         noise = torch.randn(self.num_steps, batch, self.z_dim, generator=generator, device=x.device, dtype=x.dtype)
+        if self.compile_step or self.checkpoint_steps:
+            canvas, latents, trace = self._forward_steps(x, noise, record=record)
+        else:
+            canvas, latents, canvases, read_raws, write_raws = unrolled_draw(
+                self._dims(),
+                x,
+                noise,
+                canvas0=self.canvas0,
+                enc_state0=self.enc_state0,
+                dec_state0=self.dec_state0,
+                weights=self._fused_weights(),
+                record=record,
+            )
+            raws = (read_raws if self.read_attention else None, write_raws if self.write_attention else None)
+            trace = self._record(canvases, *raws) if record else None
+
+        # Eqs. 10-11 for all steps at once; z is recomputed from the same mu, sigma and noise.
+        mu, log_sigma = latents.chunk(2, dim=-1)  # (T, batch, z_dim)
+        kl_per_step = kl_standard_normal(mu, log_sigma).t()
+        z = torch.addcmul(mu, torch.exp(log_sigma), noise)
+        # log p(z) - log q(z|x); the 2*pi terms cancel.
+        log_ratio = (0.5 * noise.square() + log_sigma - 0.5 * z.square()).sum((0, 2))
+        # eq. 9: Bernoulli -log D(x | sigma(c_T)), summed over pixels and channels.
+        rec_loss = F.binary_cross_entropy_with_logits(canvas, x, reduction="none").flatten(1).sum(-1)
+        return DrawOutput(
+            rec_loss=rec_loss, kl_per_step=kl_per_step, log_weight=log_ratio - rec_loss, logits=canvas, trace=trace
+        )
+
+    def _dims(self) -> UnrolledDims:
+        c, h, w = self.image_shape
+        return UnrolledDims(
+            channels=c,
+            height=h,
+            width=w,
+            num_steps=self.num_steps,
+            z_dim=self.z_dim,
+            enc_hidden=self.enc_state0.shape[1],
+            dec_hidden=self.dec_state0.shape[1],
+            read_n=self.read_n if self.read_attention else 0,
+            write_n=self.write_n if self.write_attention else 0,
+        )
+
+    def _forward_steps(self, x: Tensor, noise: Tensor, *, record: bool) -> tuple[Tensor, Tensor, DrawTrace | None]:
+        """The steps one by one under autograd: (c_T, latents ``(T, batch, 2 z_dim)``, trace)."""
+        batch = x.shape[0]
         w = self._fused_weights()
         canvas, c_enc, c_dec = self.canvas0.expand(batch, *self.image_shape), self.enc_state0[1], self.dec_state0[1]
         c_enc, c_dec = c_enc.expand(batch, -1), c_dec.expand(batch, -1)
@@ -288,18 +338,8 @@ class DRAW(nn.Module):
                 canvases.append(canvas.detach())
                 write_raws.append(write_raw)
 
-        # Eqs. 10-11 for all steps at once; z is recomputed from the same mu, sigma and noise.
-        mu, log_sigma = torch.stack(latents).chunk(2, dim=-1)  # (T, batch, z_dim)
-        kl_per_step = kl_standard_normal(mu, log_sigma).t()
-        z = torch.addcmul(mu, torch.exp(log_sigma), noise)
-        # log p(z) - log q(z|x); the 2*pi terms cancel.
-        log_ratio = (0.5 * noise.square() + log_sigma - 0.5 * z.square()).sum((0, 2))
-        # eq. 9: Bernoulli -log D(x | sigma(c_T)), summed over pixels and channels.
-        rec_loss = F.binary_cross_entropy_with_logits(canvas, x, reduction="none").flatten(1).sum(-1)
-        trace = self._record(canvases, read_raws, write_raws) if record else None
-        return DrawOutput(
-            rec_loss=rec_loss, kl_per_step=kl_per_step, log_weight=log_ratio - rec_loss, logits=canvas, trace=trace
-        )
+        trace = self._record(torch.stack(canvases), *self._stacked(read_raws, write_raws)) if record else None
+        return canvas, torch.stack(latents), trace
 
     def _step_function(self):
         """The step as run: eager, per-step checkpointed, or compiled (see the constructor)."""
@@ -310,16 +350,15 @@ class DRAW(nn.Module):
             return partial(checkpoint, step, use_reentrant=False)
         return step
 
-    def _record(self, canvases: list[Tensor], read_raws: list, write_raws: list) -> DrawTrace:
+    def _record(self, canvases: Tensor, read_raws: Tensor | None, write_raws: Tensor | None) -> DrawTrace:
+        """A trace from canvas logits ``(T, batch, C, B, A)`` and raw windows ``(T, batch, 5)``."""
         _, h, w = self.image_shape
 
-        def windows(raws: list, n: int) -> AttentionParams | None:
-            if raws[0] is None:
-                return None
-            return attention_params(torch.stack(raws).detach(), width=w, height=h, n=n)
+        def windows(raws: Tensor | None, n: int) -> AttentionParams | None:
+            return None if raws is None else attention_params(raws.detach(), width=w, height=h, n=n)
 
         return DrawTrace(
-            canvases=torch.sigmoid(torch.stack(canvases)),
+            canvases=torch.sigmoid(canvases.detach()),
             read=windows(read_raws, self.read_n),
             write=windows(write_raws, self.write_n),
         )
@@ -365,7 +404,12 @@ class DRAW(nn.Module):
             canvas = canvas + delta
             canvases.append(canvas)
             write_raws.append(write_raw)
-        return self._record(canvases, read_raws, write_raws)
+        return self._record(torch.stack(canvases), *self._stacked(read_raws, write_raws))
+
+    @staticmethod
+    def _stacked(*raws: list[Tensor | None]) -> tuple[Tensor | None, ...]:
+        """Per-step raw windows stacked ``(T, batch, 5)``; ``None`` where there is no attention."""
+        return tuple(None if r[0] is None else torch.stack(r) for r in raws)
 
     def extra_repr(self) -> str:
         c, h, w = self.image_shape
