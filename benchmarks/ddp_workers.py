@@ -108,7 +108,11 @@ class DDPWorkers:
                     ) from None
                 continue
             if not ok:
-                raise SystemExit(f"DDP worker rank {rank} failed during {what!r}:\n{payload}")
+                time.sleep(1.0)  # a peer that crashed first shows up in the exit codes
+                raise SystemExit(
+                    f"DDP worker rank {rank} failed during {what!r} "
+                    f"(exit codes {[w.exitcode for w in self._workers]}):\n{payload}"
+                )
             replies[rank] = payload
         return [replies[rank] for rank in range(self.processes)]
 
