@@ -10,10 +10,12 @@ import resource
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch.overrides import TorchFunctionMode
 
 from draw_lightning.models import DRAW
 from draw_lightning.models.draw_baseline import BaselineDRAW
@@ -115,20 +117,45 @@ def matmul_flops(shapes: list[tuple[int, int, int]], reps: int = 20) -> Callable
     return run
 
 
+@dataclass(frozen=True)
+class WorkerCPUTime:
+    """What a case whose work runs in other processes returns: their summed CPU seconds."""
+
+    seconds: float
+
+
 def time_interleaved(cases: dict[str, Callable[[], object]], repeats: int) -> dict[str, dict[str, list[float]]]:
     """Run each case once per round, rounds interleaved, so background load hits all alike.
 
     Records wall seconds and process CPU seconds: on a shared machine the CPU time of a
     one-thread run is what the work cost, the wall time also counts waiting for a core.
+    A case returning ``WorkerCPUTime`` is charged its workers' CPU time instead of this process's.
     """
     times = {name: {"wall": [], "cpu": []} for name in cases}
     for _ in range(repeats):
         for name, run in cases.items():
             wall, cpu = time.perf_counter(), time.process_time()
-            run()
-            times[name]["cpu"].append(time.process_time() - cpu)
-            times[name]["wall"].append(time.perf_counter() - wall)
+            result = run()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            times[name]["cpu"].append(result.seconds if isinstance(result, WorkerCPUTime) else cpu)
+            times[name]["wall"].append(wall)
     return times
+
+
+class FixedNoise(TorchFunctionMode):
+    """Inside, ``torch.randn`` returns ``noise`` (shapes must match): the same z for a model split across ranks."""
+
+    def __init__(self, noise: torch.Tensor) -> None:
+        super().__init__()
+        self.noise = noise
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func is torch.randn:
+            shape = tuple(args[0]) if len(args) == 1 and not isinstance(args[0], int) else tuple(args)
+            if shape != tuple(self.noise.shape):
+                raise ValueError(f"FixedNoise holds noise of shape {tuple(self.noise.shape)}, randn asked for {shape}")
+            return self.noise.clone()
+        return func(*args, **(kwargs or {}))
 
 
 def median(values: list[float]) -> float:
@@ -201,6 +228,23 @@ def attainable_case(shapes: list[tuple[int, int, int]], threads: int) -> tuple[C
     return run, flops
 
 
+@dataclass(frozen=True)
+class ProcessVariants:
+    """Variants run as ``processes`` one-thread processes (DDP): cases ``"<variant> @1t"``.
+
+    ``attainable_flops`` is one round of the case ``"attainable matmul, <processes> procs x 1t"``
+    summed over the processes, so achieved/attainable is against the whole machine's rate.
+    """
+
+    variants: list[str]
+    processes: int
+    attainable_flops: int
+
+    @property
+    def attainable_case(self) -> str:
+        return f"attainable matmul, {self.processes} procs x 1t"
+
+
 def summarise(
     times: dict[str, dict[str, list[float]]],
     *,
@@ -210,25 +254,26 @@ def summarise(
     flops_per_image: float,
     attainable_flops: int,
     extra: dict[str, dict] | None = None,
+    multiprocess: ProcessVariants | None = None,
 ) -> list[dict]:
     """Print and return one row per variant and thread count: medians of wall and CPU rates.
 
     Cases are named ``"<variant> @<threads>t"``, the matmul reference ``"attainable matmul @<threads>t"``;
-    speed-ups are against the variant named ``baseline`` at the same thread count.
+    speed-ups are against the single-process variant named ``baseline`` at the same thread count.
     """
     rows = []
     header = f"{'variant':<40}{'img/s':>8}{'img/CPU-s':>10}{'GFLOP/s':>9}{'of attainable':>14}{'vs baseline':>12}"
     print(header + "   (wall; CPU-time figures in brackets)")
-    for threads in threads_list:
-        ref = times[f"attainable matmul @{threads}t"]
-        attainable = {kind: attainable_flops / median(ref[kind]) for kind in ("wall", "cpu")}
+
+    def add_rows(names: list[str], threads: int, processes: int, attainable: dict[str, float], label: str) -> None:
         base = times.get(f"baseline @{threads}t")
-        for name in variants:
+        for name in names:
             t = times[f"{name} @{threads}t"]
             wall, cpu = median(t["wall"]), median(t["cpu"])
             row = {
                 "variant": name,
                 "threads": threads,
+                "processes": processes,
                 "images_per_s": images_per_round / wall,
                 "images_per_cpu_s": images_per_round / cpu,
                 "gflops": images_per_round * flops_per_image / wall / 1e9,
@@ -246,12 +291,38 @@ def summarise(
             rows.append(row)
             speed = f"{row['speedup_vs_baseline']:>5.2f}x ({row['speedup_vs_baseline_cpu']:.2f}x)" if base else ""
             print(
-                f"{name + f' @{threads}t':<40}{row['images_per_s']:>8.1f}{row['images_per_cpu_s']:>10.1f}"
+                f"{label.format(name=name):<40}{row['images_per_s']:>8.1f}{row['images_per_cpu_s']:>10.1f}"
                 f"{row['gflops']:>9.1f}{row['fraction_of_attainable']:>7.0%} ({row['fraction_of_attainable_cpu']:.0%})"
                 f"  {speed}"
             )
-        print(
-            f"{'attainable matmul, LSTM shapes' + f' @{threads}t':<40}{'':>18}{attainable['wall'] / 1e9:>9.1f}"
-            f"  ({attainable['cpu'] / 1e9:.1f} GFLOP/CPU-s)"
-        )
+
+    def rate(case: str, flops: int) -> dict[str, float]:
+        return {kind: flops / median(times[case][kind]) for kind in ("wall", "cpu")}
+
+    def print_attainable(label: str, attainable: dict[str, float]) -> None:
+        print(f"{label:<40}{'':>18}{attainable['wall'] / 1e9:>9.1f}  ({attainable['cpu'] / 1e9:.1f} GFLOP/CPU-s)")
+
+    for threads in threads_list:
+        attainable = rate(f"attainable matmul @{threads}t", attainable_flops)
+        add_rows(variants, threads, 1, attainable, f"{{name}} @{threads}t")
+        print_attainable(f"attainable matmul, LSTM shapes @{threads}t", attainable)
+    if multiprocess is not None:
+        n = multiprocess.processes
+        attainable = rate(multiprocess.attainable_case, multiprocess.attainable_flops)
+        print(f"-- {n} processes x 1 thread (DDP); vs baseline: against baseline @1t, one process")
+        add_rows(multiprocess.variants, 1, n, attainable, "{name}")
+        print_attainable(multiprocess.attainable_case, attainable)
+        # The as-shipped comparison on n cores: one process of the baseline with n intra-op threads.
+        same_cores = times.get(f"baseline @{n}t")
+        for row in rows[-len(multiprocess.variants) :]:
+            t = times[f"{row['variant']} @1t"]
+            for kind, suffix in (("wall", ""), ("cpu", "_cpu")):
+                ratio = median(same_cores[kind]) / median(t[kind]) if same_cores else None
+                row["speedup_vs_baseline_same_cores" + suffix] = ratio
+            if same_cores:
+                print(
+                    f"{row['variant']} vs baseline @{n}t (one process, {n} threads, as shipped on {n} cores): "
+                    f"{row['speedup_vs_baseline_same_cores']:.2f}x wall "
+                    f"({row['speedup_vs_baseline_same_cores_cpu']:.2f}x CPU)"
+                )
     return rows

@@ -32,3 +32,33 @@ def test_benchmark_smoke_run(script: str, tmp_path: Path) -> None:
     assert rows["baseline"]["speedup_vs_baseline"] == pytest.approx(1.0)
     assert results["machine"]["torch"]
     assert "attainable matmul" in proc.stdout
+
+
+def test_train_benchmark_ddp_smoke_run(tmp_path: Path) -> None:
+    """``--ddp 2`` spawns two gloo ranks, checks one step against the full batch and times both models."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    env.setdefault("DRAW_DATA_DIR", str(ROOT / "../shared/data"))
+    out = tmp_path / "results.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_train.py"),
+            *("--smoke", "--threads", "1", "--ddp", "2", "--json", str(out)),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = {row["variant"]: row for row in json.loads(out.read_text())["runs"]}
+    for name in ("optimised, DDP 2x1t", "baseline, DDP 2x1t"):
+        row = rows[name]
+        assert row["processes"] == 2 and row["threads"] == 1 and row["batch_per_process"] == 4
+        assert row["images_per_s"] > 0 and row["images_per_cpu_s"] > 0
+        assert row["attainable_gflops"] > 0 and row["speedup_vs_baseline"] > 0
+    assert rows["optimised"]["processes"] == 1
+    for model in ("optimised", "baseline"):
+        assert f"DDP check ({model}, 2 ranks x 4 images): one step equals the full-batch step" in proc.stdout
+    assert "attainable matmul, 2 procs x 1t" in proc.stdout
