@@ -262,12 +262,13 @@ class DRAW(nn.Module):
         """Encode and reconstruct ``x`` ``(batch, C, B, A)`` in [0, 1] (eqs. 3-8, 9-12).
 
         Runs the unrolled steps with their hand-written backward (unrolled.py), or step by step
-        under autograd when ``compile_step`` or ``checkpoint_steps`` asks for it.
+        under autograd when ``compile_step`` or ``checkpoint_steps`` asks for it, or under autocast
+        (mixed precision), whose per-op casts only autograd's path follows.
         """
         self.check_images(x)
         batch = x.shape[0]
         noise = torch.randn(self.num_steps, batch, self.z_dim, generator=generator, device=x.device, dtype=x.dtype)
-        if self.compile_step or self.checkpoint_steps:
+        if self.compile_step or self.checkpoint_steps or torch.is_autocast_enabled(x.device.type):
             canvas, latents, trace = self._forward_steps(x, noise, record=record)
         else:
             canvas, latents, canvases, read_raws, write_raws = unrolled_draw(
@@ -384,27 +385,29 @@ class DRAW(nn.Module):
         expected = (self.num_steps, num_samples, self.z_dim)
         if tuple(noise.shape) != expected:
             raise ValueError(f"generate: noise must have shape {expected}, got {tuple(noise.shape)}")
+        # Only the decoder's recurrence is sequential. z's input to the gates, every head of h^dec
+        # and every write are one batched product each over all T steps, and the canvases a cumsum.
+        steps, dec_hidden = self.num_steps, self.dec_state0.shape[1]
         w = self._fused_weights()
         heads = sum(m.out_features for m in self._heads())
-        dec_hidden = self.dec_state0.shape[1]
-        rows = heads + 4 * dec_hidden  # heads and decoder recurrence; no encoder in generation
-        dec_w, dec_b = w.dec_w[:rows], w.dec_b[:rows]
-        dec_z_w = w.dec_z_w * temperature  # z_t = temperature * noise_t
-        canvas = param.expand(num_samples, *self.image_shape)
+        rec_w, rec_b = w.dec_w[heads : heads + 4 * dec_hidden], w.dec_b[heads : heads + 4 * dec_hidden]
+        gates = torch.addmm(rec_b, noise.reshape(-1, self.z_dim), w.dec_z_w.t(), alpha=temperature)
+        gates = gates.view(steps, num_samples, -1)
+        hidden = gates.new_empty(steps + 1, num_samples, dec_hidden)  # h^dec_0..h^dec_T
+        hidden[0] = self.dec_state0[0]
         c_dec = self.dec_state0[1].expand(num_samples, -1)
-        dec_out = F.linear(self.dec_state0[:1], dec_w, dec_b).expand(num_samples, -1)
-        canvases, read_raws, write_raws = [], [], []
-        for t in range(self.num_steps):
-            read_raws.append(self._split_heads(dec_out[:, :heads])[2])
-            h_dec, c_dec = lstm_update(torch.addmm(dec_out[:, heads:], noise[t], dec_z_w.t()), c_dec)
-            last = t == self.num_steps - 1
-            dec_out = F.linear(h_dec, dec_w[:heads], dec_b[:heads]) if last else torch.addmm(dec_b, h_dec, dec_w.t())
-            patch, write_raw, _ = self._split_heads(dec_out[:, :heads])
-            delta, _ = self._write(patch, write_raw)
-            canvas = canvas + delta
-            canvases.append(canvas)
-            write_raws.append(write_raw)
-        return self._record(torch.stack(canvases), *self._stacked(read_raws, write_raws))
+        for t in range(steps):
+            hidden[t + 1], c_dec = lstm_update(gates[t].addmm_(hidden[t], rec_w.t()), c_dec)  # eq. 7
+        head_out = torch.addmm(w.dec_b[:heads], hidden.view(-1, dec_hidden), w.dec_w[:heads].t())
+        patch, write_raw, read_raw = self._split_heads(head_out.view(steps + 1, num_samples, heads))
+        write_raw = None if write_raw is None else write_raw[1:]
+        # The read window of step t is the one h^dec_{t-1} would give (see DrawTrace).
+        read_raw = None if read_raw is None else read_raw[:-1]
+        flat_raw = None if write_raw is None else write_raw.reshape(-1, write_raw.shape[-1])
+        deltas, _ = self._write(patch[1:].reshape(steps * num_samples, -1), flat_raw)
+        canvases = deltas.view(steps, num_samples, *self.image_shape)
+        canvases[0] += self.canvas0  # c_t = c_0 + sum of writes, added in the order of eq. 8
+        return self._record(canvases.cumsum_(0), read_raw, write_raw)
 
     @staticmethod
     def _stacked(*raws: list[Tensor | None]) -> tuple[Tensor | None, ...]:
