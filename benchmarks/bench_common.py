@@ -19,6 +19,7 @@ from torch.overrides import TorchFunctionMode
 
 from draw_lightning.models import DRAW
 from draw_lightning.models.draw_baseline import BaselineDRAW
+from draw_lightning.utils.runtime import keep_freed_memory
 
 # The paper's MNIST generation setting (Gregor et al. 2015, table 3).
 PAPER_MNIST = dict(num_steps=64, enc_hidden=256, dec_hidden=256, z_dim=100, read_n=2, write_n=5)
@@ -34,6 +35,17 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--smoke", action="store_true", help="a few tiny steps: checks the script, times nothing")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--default-malloc",
+        action="store_true",
+        help="leave glibc's malloc as it is (by default freed memory is kept for reuse, as train/eval/sample do)",
+    )
+
+
+def apply_runtime(args: argparse.Namespace) -> None:
+    """The process-wide settings of train/eval/sample, for every variant alike (one process)."""
+    if not args.default_malloc:
+        keep_freed_memory()
 
 
 def thread_counts(spec: str) -> list[int]:

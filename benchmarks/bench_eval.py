@@ -33,6 +33,7 @@ def iwae_bound(model: torch.nn.Module, x: torch.Tensor, samples: int, generator:
 
 def main() -> None:
     args = parse_args()
+    bc.apply_runtime(args)
     config = bc.SMOKE_MNIST if args.smoke else bc.PAPER_MNIST
     batch, k, per_round, repeats = (
         (4, 3, 1, 1) if args.smoke else (args.batch_size, args.samples, args.batches, args.repeats)

@@ -22,6 +22,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    bc.apply_runtime(args)
     config = bc.SMOKE_MNIST if args.smoke else bc.PAPER_MNIST
     calls, repeats, samples = (1, 1, 8) if args.smoke else (args.calls, args.repeats, args.num_samples)
     threads_list = bc.thread_counts(args.threads)

@@ -55,6 +55,7 @@ def train_case(model: torch.nn.Module, batches: torch.Tensor, steps: int, thread
 
 def main() -> None:
     args = parse_args()
+    bc.apply_runtime(args)
     config = bc.SMOKE_MNIST if args.smoke else bc.PAPER_MNIST
     steps, repeats = (1, 1) if args.smoke else (args.steps, args.repeats)
     batch_sizes = [8] if args.smoke else [int(b) for b in args.batch_sizes.split(",")]
@@ -114,7 +115,13 @@ def main() -> None:
             if args.ddp:
                 # Started after the in-process warm-up, before timing; stopped on exit, errors included.
                 workers = stack.enter_context(
-                    DDPWorkers(processes=args.ddp, config=config, seed=args.seed, batches=batches)
+                    DDPWorkers(
+                        processes=args.ddp,
+                        config=config,
+                        seed=args.seed,
+                        batches=batches,
+                        reuse_freed_memory=not args.default_malloc,
+                    )
                 )
                 multiprocess, ddp_extra = add_ddp_cases(cases, workers, args, config, batches[0], steps)
             times = bc.time_interleaved(cases, repeats)

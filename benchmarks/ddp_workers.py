@@ -19,6 +19,8 @@ import torch.multiprocessing as mp
 from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
 
+from draw_lightning.utils.runtime import keep_freed_memory
+
 MODELS = ("optimised", "baseline")  # the order of bc.models(config, seed)
 REPLY_TIMEOUT_S = 1800  # one command never takes this long; a silent worker means a hang
 
@@ -36,7 +38,9 @@ class DDPWorkers:
     global batch equals the single-process one. Use as a context manager: workers stop on exit.
     """
 
-    def __init__(self, *, processes: int, config: dict, seed: int, batches: torch.Tensor) -> None:
+    def __init__(
+        self, *, processes: int, config: dict, seed: int, batches: torch.Tensor, reuse_freed_memory: bool
+    ) -> None:
         batch = batches.shape[1]
         if processes < 2 or batch % processes:
             raise SystemExit(f"--ddp {processes}: need >= 2 processes dividing the batch size {batch}")
@@ -48,7 +52,7 @@ class DDPWorkers:
         self._workers = []
         for rank in range(processes):
             rows = batches[:, rank * self.per_rank : (rank + 1) * self.per_rank].clone()
-            args = (rank, processes, port, config, seed, rows, self._commands[rank], self._results)
+            args = (rank, processes, port, config, seed, rows, self._commands[rank], self._results, reuse_freed_memory)
             # daemon: an interrupted main process takes its workers with it.
             worker = context.Process(target=_serve, args=args, daemon=True, name=f"ddp-rank{rank}")
             worker.start()
@@ -126,11 +130,14 @@ def _serve(
     rows: torch.Tensor,
     commands: mp.Queue,
     results: mp.Queue,
+    reuse_freed_memory: bool,
 ) -> None:
     """A rank's loop: answer each command with ``(rank, ok, payload)`` until ``stop``."""
     try:
         torch.set_num_threads(1)
         torch.set_flush_denormal(True)
+        if reuse_freed_memory:
+            keep_freed_memory()
         dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
         nets = {name: DistributedDataParallel(m) for name, m in zip(MODELS, bc.models(config, seed), strict=True)}
         optimizers = {name: torch.optim.Adam(net.parameters(), lr=1e-3) for name, net in nets.items()}

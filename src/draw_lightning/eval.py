@@ -82,7 +82,7 @@ def iwae_over_loader(
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     validate(cfg)
-    apply_runtime_settings(flush_denormal=cfg.extras.flush_denormal)
+    apply_runtime_settings(flush_denormal=cfg.extras.flush_denormal, reuse_freed_memory=cfg.extras.reuse_freed_memory)
     L.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
     ckpt_path = resolve_ckpt_path(cfg.ckpt_path, runs_root=Path(cfg.paths.log_dir) / "train", exclude=output_dir)

@@ -45,7 +45,7 @@ def check_sample_config(cfg: DictConfig) -> None:
 def sample(cfg: DictConfig) -> dict[str, Path]:
     """Draw ``cfg.n`` samples from the checkpoint's prior; return the files written."""
     check_sample_config(cfg)
-    apply_runtime_settings(flush_denormal=cfg.extras.flush_denormal)
+    apply_runtime_settings(flush_denormal=cfg.extras.flush_denormal, reuse_freed_memory=cfg.extras.reuse_freed_memory)
     output_dir = Path(cfg.paths.output_dir)
     ckpt_path = resolve_ckpt_path(cfg.ckpt_path, runs_root=Path(cfg.paths.log_dir) / "train", exclude=output_dir)
     model = DRAWLitModule.load_from_checkpoint(ckpt_path, map_location="cpu").eval()

@@ -33,7 +33,7 @@ setup_hydra()
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit and test as configured; return every logged metric as floats."""
     validate(cfg)
-    apply_runtime_settings(flush_denormal=cfg.extras.flush_denormal)
+    apply_runtime_settings(flush_denormal=cfg.extras.flush_denormal, reuse_freed_memory=cfg.extras.reuse_freed_memory)
     if cfg.extras.print_config:
         log.info("config:\n%s", OmegaConf.to_yaml(cfg, resolve=True))
     if cfg.get("seed") is not None:

@@ -385,20 +385,22 @@ class DRAW(nn.Module):
         expected = (self.num_steps, num_samples, self.z_dim)
         if tuple(noise.shape) != expected:
             raise ValueError(f"generate: noise must have shape {expected}, got {tuple(noise.shape)}")
-        # Only the decoder's recurrence is sequential. z's input to the gates, every head of h^dec
-        # and every write are one batched product each over all T steps, and the canvases a cumsum.
-        steps, dec_hidden = self.num_steps, self.dec_state0.shape[1]
+        # Only the decoder's recurrence is sequential: one product of [z_t, h^dec_{t-1}] per step.
+        # Every head of h^dec and every write are one batched product over all T steps, and the
+        # canvases a cumsum.
+        steps, dec_hidden, z_dim = self.num_steps, self.dec_state0.shape[1], self.z_dim
         w = self._fused_weights()
         heads = sum(m.out_features for m in self._heads())
         rec_w, rec_b = w.dec_w[heads : heads + 4 * dec_hidden], w.dec_b[heads : heads + 4 * dec_hidden]
-        gates = torch.addmm(rec_b, noise.reshape(-1, self.z_dim), w.dec_z_w.t(), alpha=temperature)
-        gates = gates.view(steps, num_samples, -1)
-        hidden = gates.new_empty(steps + 1, num_samples, dec_hidden)  # h^dec_0..h^dec_T
+        gate_w = torch.cat([w.dec_z_w * temperature, rec_w], dim=1).t()  # z_t = temperature * noise_t
+        inputs = noise.new_empty(steps + 1, num_samples, z_dim + dec_hidden)  # [noise_t, h^dec_{t-1}]
+        inputs[:-1, :, :z_dim] = noise
+        hidden = inputs[:, :, z_dim:]  # h^dec_0..h^dec_T
         hidden[0] = self.dec_state0[0]
         c_dec = self.dec_state0[1].expand(num_samples, -1)
         for t in range(steps):
-            hidden[t + 1], c_dec = lstm_update(gates[t].addmm_(hidden[t], rec_w.t()), c_dec)  # eq. 7
-        head_out = torch.addmm(w.dec_b[:heads], hidden.view(-1, dec_hidden), w.dec_w[:heads].t())
+            hidden[t + 1], c_dec = lstm_update(torch.addmm(rec_b, inputs[t], gate_w), c_dec)  # eq. 7
+        head_out = torch.addmm(w.dec_b[:heads], hidden.reshape(-1, dec_hidden), w.dec_w[:heads].t())
         patch, write_raw, read_raw = self._split_heads(head_out.view(steps + 1, num_samples, heads))
         write_raw = None if write_raw is None else write_raw[1:]
         # The read window of step t is the one h^dec_{t-1} would give (see DrawTrace).
