@@ -71,12 +71,13 @@ def test_checkpointed_steps_give_the_same_loss_and_gradients() -> None:
     plain = model(x, generator=torch.Generator().manual_seed(7)).loss.sum()
     recomputed = checkpointed(x, generator=torch.Generator().manual_seed(7)).loss.sum()
     torch.testing.assert_close(plain, recomputed)
+    # The default path (unrolled, hand-written backward) sums in another order: float32 rounding.
     for a, b in zip(
         torch.autograd.grad(plain, list(model.parameters())),
         torch.autograd.grad(recomputed, list(checkpointed.parameters())),
         strict=True,
     ):
-        torch.testing.assert_close(a, b)
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_checkpointed_steps_keep_fewer_activations() -> None:

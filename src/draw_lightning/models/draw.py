@@ -262,13 +262,13 @@ class DRAW(nn.Module):
         """Encode and reconstruct ``x`` ``(batch, C, B, A)`` in [0, 1] (eqs. 3-8, 9-12).
 
         Runs the unrolled steps with their hand-written backward (unrolled.py), or step by step
-        under autograd when ``compile_step`` or ``checkpoint_steps`` asks for it, or under autocast
-        (mixed precision), whose per-op casts only autograd's path follows.
+        under autograd when ``checkpoint_steps`` asks for it or under autocast (mixed precision),
+        whose per-op casts only autograd's path follows. ``compile_step`` compiles either path's step.
         """
         self.check_images(x)
         batch = x.shape[0]
         noise = torch.randn(self.num_steps, batch, self.z_dim, generator=generator, device=x.device, dtype=x.dtype)
-        if self.compile_step or self.checkpoint_steps or torch.is_autocast_enabled(x.device.type):
+        if self.checkpoint_steps or torch.is_autocast_enabled(x.device.type):
             canvas, latents, trace = self._forward_steps(x, noise, record=record)
         else:
             canvas, latents, canvases, read_raws, write_raws = unrolled_draw(
@@ -280,6 +280,7 @@ class DRAW(nn.Module):
                 dec_state0=self.dec_state0,
                 weights=self._fused_weights(),
                 record=record,
+                compile=self.compile_step,
             )
             raws = (read_raws if self.read_attention else None, write_raws if self.write_attention else None)
             trace = self._record(canvases, *raws) if record else None

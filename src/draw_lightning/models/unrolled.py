@@ -1,15 +1,17 @@
 """DRAW's T steps as one autograd function with a hand-written backward (backprop through time).
 
 Autograd would record ~1000 small operations per step and add each weight's gradient T times.
-Here forward writes what backward needs into preallocated ``(T, batch, ...)`` buffers; backward
-runs the recurrence in reverse computing only the gradients of the activations, and every
-weight gradient is one product over all T x batch rows at the end, where a matrix product is
-fastest (benchmarks/README.md). Weights arrive fused (fused.py); the equations are draw.py's,
-checked against it and with gradcheck in tests/models/test_unrolled.py.
+Here forward keeps, step by step, only what backward needs; backward runs the recurrence in
+reverse computing only the gradients of the activations, and every weight gradient is one
+product over all T x batch rows at the end, where a matrix product is fastest
+(benchmarks/README.md). A step forward and a step backward are pure functions, so
+``compile=True`` can hand each to ``torch.compile`` whole. Weights arrive fused (fused.py); the
+equations are draw.py's, checked with gradcheck and against autograd in tests/models/test_unrolled.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import torch
@@ -17,6 +19,7 @@ from torch import Tensor
 
 from draw_lightning.models.attention import attention_params, filterbanks
 from draw_lightning.models.attention_backward import read_backward, write_backward
+from draw_lightning.models.compile import compiled_or_eager
 
 __all__ = ["UnrolledDims", "unrolled_draw"]
 
@@ -54,26 +57,179 @@ class UnrolledDims(NamedTuple):
         return 2 * self.channels * self.read_n**2 if self.read_n else 2 * self.pixels
 
 
-def _lstm_forward(gates: Tensor, cell: Tensor, act: Tensor, cell_out: Tensor, tanh_out: Tensor, h_out: Tensor) -> None:
-    """LSTM update from pre-activations ``[i, f, 2g, o]`` (g doubled, see fused.lstm_update), into buffers."""
-    torch.sigmoid(gates, out=act)
+class Weights(NamedTuple):
+    """``fused.FusedWeights``, detached: the function returns their gradients itself."""
+
+    enc_read_w: Tensor
+    enc_w: Tensor
+    enc_b: Tensor
+    dec_z_w: Tensor
+    dec_w: Tensor
+    dec_b: Tensor
+
+
+def _lstm(gates: Tensor, cell: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """LSTM update from pre-activations ``[i, f, 2g, o]`` (g doubled, see fused.lstm_update).
+
+    Returns (gate activations, new cell, tanh(new cell), h)."""
+    act = torch.sigmoid(gates)
     i, f, g, o = act.chunk(4, dim=1)
-    torch.addcmul(f * cell, i, g * 2 - 1, out=cell_out)
-    torch.sigmoid(cell_out * 2, out=tanh_out)
-    tanh_out.mul_(2).sub_(1)  # tanh(c) = 2 sigmoid(2c) - 1
-    torch.mul(o, tanh_out, out=h_out)
+    cell = torch.addcmul(f * cell, i, g * 2 - 1)
+    tanh_c = torch.sigmoid(cell * 2) * 2 - 1  # tanh(c) = 2 sigmoid(2c) - 1
+    return act, cell, tanh_c, o * tanh_c
 
 
-def _lstm_backward(
-    d_h: Tensor, d_cell: Tensor, act: Tensor, cell_prev: Tensor, tanh_c: Tensor, d_gates: Tensor
-) -> Tensor:
-    """Writes dL/dgates (pre-activations, g doubled) into ``d_gates``; returns dL/dcell_prev."""
+def _lstm_grad(d_h: Tensor, d_cell: Tensor, act: Tensor, cell_prev: Tensor, tanh_c: Tensor) -> tuple[Tensor, Tensor]:
+    """(dL/dgates (pre-activations, g doubled), dL/dcell_prev) of :func:`_lstm`."""
     i, f, g, o = act.chunk(4, dim=1)
     d_c = torch.addcmul(d_cell, d_h * o, 1 - tanh_c.square())
-    # Computed contiguous and copied once: element-wise ``out=`` into a strided slice is slow.
     d_act = torch.cat([d_c * (g * 2 - 1), d_c * cell_prev, d_c * i * 2, d_h * tanh_c], dim=1)
-    d_gates.copy_(d_act.mul_(act * (1 - act)))  # through the sigmoids
-    return d_c * f
+    return d_act * (act * (1 - act)), d_c * f
+
+
+def forward_step(
+    d: UnrolledDims,
+    last: bool,
+    x: Tensor,
+    canvas: Tensor,
+    c_enc: Tensor,
+    c_dec: Tensor,
+    enc_pre: Tensor,
+    dec_rec: Tensor,
+    read_raw: Tensor,
+    noise: Tensor,
+    w: Weights,
+) -> tuple[tuple[Tensor | None, ...], tuple[Tensor, ...]]:
+    """One step, eqs. 3-8: (the next step's inputs, what backward keeps).
+
+    ``enc_pre``/``dec_rec``: the encoder's/decoder's gate inputs from the previous hidden states
+    (biases included), ``read_raw`` the read window from h^dec_{t-1}. On the last step the
+    products only the next step would read are skipped and returned as None.
+    """
+    batch, ch, z2 = x.shape[0], d.channels, 2 * d.z_dim
+    heads, rows = d.heads, d.heads + 4 * d.dec_hidden  # dec_w rows: [heads, decoder recurrence, encoder]
+    sig = torch.sigmoid(canvas)
+    images = torch.cat([x, x - sig], dim=1)  # [x, x̂] (eq. 3), read together
+    read_kept: tuple[Tensor, ...] = ()
+    if d.read_n:  # eq. 27
+        params = attention_params(read_raw, width=d.width, height=d.height, n=d.read_n)
+        fx, fy = filterbanks(params, n=d.read_n, width=d.width, height=d.height)
+        images_fx = images @ fx[:, None].transpose(-1, -2)
+        reads = ((fy[:, None] @ images_fx) * params.intensity[:, None, None, None]).reshape(batch, -1)
+        read_kept = (fx, fy, images_fx)
+    else:  # eq. 17
+        reads = images.reshape(batch, -1)
+    act_enc, c_enc, tanh_enc, h_enc = _lstm(torch.addmm(enc_pre, reads, w.enc_read_w.t()), c_enc)  # eq. 5
+    if last:
+        latent = torch.addmm(w.enc_b[:z2], h_enc, w.enc_w[:z2].t())
+    else:
+        enc_out = torch.addmm(w.enc_b, h_enc, w.enc_w.t())
+        latent, enc_rec = enc_out[:, :z2], enc_out[:, z2:]
+    mu, log_sigma = latent.chunk(2, dim=1)
+    z = torch.addcmul(mu, log_sigma.exp(), noise)  # eq. 6
+    act_dec, c_dec, tanh_dec, h_dec = _lstm(torch.addmm(dec_rec, z, w.dec_z_w.t()), c_dec)  # eq. 7
+    if last:
+        dec_out = torch.addmm(w.dec_b[:heads], h_dec, w.dec_w[:heads].t())
+        enc_pre = dec_rec = read_raw = None
+    else:
+        # Two products, not one: a weight block past ~1 MB (L2) multiplies more slowly on CPU.
+        dec_out = torch.addmm(w.dec_b[:rows], h_dec, w.dec_w[:rows].t())
+        enc_pre = torch.addmm(enc_rec, h_dec, w.dec_w[rows:].t())  # both biases are in enc_rec
+        dec_rec, read_raw = dec_out[:, heads:], dec_out[:, heads - WINDOW : heads]
+    patch = dec_out[:, : d.patch_size]
+    write_kept: tuple[Tensor, ...] = ()
+    if d.write_n:  # eq. 29
+        write_raw = dec_out[:, d.patch_size : d.patch_size + WINDOW]
+        params = attention_params(write_raw, width=d.width, height=d.height, n=d.write_n)
+        fx, fy = filterbanks(params, n=d.write_n, width=d.width, height=d.height)
+        scaled = patch.reshape(batch, ch, d.write_n, d.write_n) / params.intensity[:, None, None, None]
+        scaled_fx = scaled @ fx[:, None]
+        canvas = canvas + fy[:, None].transpose(-1, -2) @ scaled_fx  # eq. 8
+        write_kept = (write_raw, fx, fy, scaled, scaled_fx)
+    else:  # eq. 18
+        canvas = canvas + patch.reshape(batch, ch, d.height, d.width)
+    carry = (canvas, c_enc, c_dec, enc_pre, dec_rec, read_raw)
+    kept = (sig, reads, act_enc, tanh_enc, h_enc, act_dec, tanh_dec, h_dec, z, latent, *read_kept, *write_kept)
+    return carry, kept
+
+
+def backward_step(
+    d: UnrolledDims,
+    last: bool,
+    x: Tensor,
+    d_canvas: Tensor,
+    d_c_enc: Tensor,
+    d_c_dec: Tensor,
+    d_next: tuple[Tensor, Tensor, Tensor] | None,
+    d_latent: Tensor,
+    noise: Tensor,
+    c_enc_prev: Tensor,
+    c_dec_prev: Tensor,
+    read_raw: Tensor,
+    kept: tuple[Tensor, ...],
+    w: Weights,
+) -> tuple[Tensor, ...]:
+    """One step of :func:`forward_step` in reverse.
+
+    ``d_next``: dL/d of the next step's inputs that came from this step's h^dec: (read window,
+    decoder gates, encoder gates); None on the last step. Returns (dL/dcanvas_{t-1},
+    dL/dc^enc_{t-1}, dL/dc^dec_{t-1}, this step's (read window, decoder gates, encoder gates)
+    gradients, dL/d heads of this step, dL/d latent). The read window's gradient is empty
+    without read attention.
+    """
+    batch, ch, z = x.shape[0], d.channels, d.z_dim
+    sig, reads, act_enc, tanh_enc, h_enc, act_dec, tanh_dec, h_dec, _, latent = kept[:10]
+    read_kept = kept[10:13] if d.read_n else ()
+    write_kept = kept[10 + len(read_kept) :]
+    if d.write_n:
+        write_raw, fx, fy, scaled, scaled_fx = write_kept
+        params = attention_params(write_raw, width=d.width, height=d.height, n=d.write_n)
+        d_patch, d_write_raw = write_backward(d_canvas, scaled, scaled_fx, fx, fy, write_raw, params, n=d.write_n)
+        d_heads = [d_patch.reshape(batch, -1), d_write_raw]
+    else:
+        d_heads = [d_canvas.reshape(batch, -1)]
+    d_heads = torch.cat(d_heads + ([d_next[0]] if d.read_n and not last else []), dim=1)
+    if last and d.read_n:  # the last h^dec's read window is never used
+        d_heads = torch.cat([d_heads, d_heads.new_zeros(batch, WINDOW)], dim=1)
+    d_dec_out = d_heads if last else torch.cat([d_heads, d_next[1], d_next[2]], dim=1)
+    d_h = d_dec_out @ w.dec_w[: d_dec_out.shape[1]]
+    d_gates_dec, d_c_dec = _lstm_grad(d_h, d_c_dec, act_dec, c_dec_prev, tanh_dec)
+    d_z = d_gates_dec @ w.dec_z_w
+    mu, log_sigma = latent.chunk(2, dim=1)
+    d_latent = d_latent + torch.cat([d_z, d_z * log_sigma.exp() * noise], dim=1)
+    cols = 2 * z + (0 if last else 4 * d.enc_hidden)
+    d_enc_out = d_latent if last else torch.cat([d_latent, d_next[2]], dim=1)
+    d_h = d_enc_out @ w.enc_w[:cols]
+    d_gates_enc, d_c_enc = _lstm_grad(d_h, d_c_enc, act_enc, c_enc_prev, tanh_enc)
+    d_reads = d_gates_enc @ w.enc_read_w
+    if d.read_n:
+        fx, fy, images_fx = read_kept
+        images = torch.cat([x, x - sig], dim=1)
+        params = attention_params(read_raw, width=d.width, height=d.height, n=d.read_n)
+        patches = reads.view(batch, 2 * ch, d.read_n, d.read_n)
+        d_read_raw, d_x_hat = read_backward(
+            d_reads.view_as(patches), images, images_fx, patches, fx, fy, read_raw, params,
+            n=d.read_n, grad_images_from=ch,
+        )  # fmt: skip
+    else:
+        d_x_hat = d_reads[:, d.pixels :].view_as(x)
+        d_read_raw = d_reads.new_empty(batch, 0)
+    d_canvas = torch.addcmul(d_canvas, d_x_hat, sig * (sig - 1))  # x̂ = x - sigmoid(c_{t-1})
+    return d_canvas, d_c_enc, d_c_dec, (d_read_raw, d_gates_dec, d_gates_enc), d_heads, d_latent
+
+
+_COMPILED: dict[str, tuple[Callable, Callable]] = {}
+
+
+def _step_functions(compile: bool, device: torch.device) -> tuple[Callable, Callable]:
+    if not compile:
+        return forward_step, backward_step
+    if device.type not in _COMPILED:
+        _COMPILED[device.type] = (
+            compiled_or_eager(forward_step, device=device),
+            compiled_or_eager(backward_step, device=device),
+        )
+    return _COMPILED[device.type]
 
 
 class _UnrolledDraw(torch.autograd.Function):
@@ -83,203 +239,120 @@ class _UnrolledDraw(torch.autograd.Function):
         dims: UnrolledDims,
         keep: bool,
         record: bool,
+        compile: bool,
         x: Tensor,
         noise: Tensor,
         canvas0: Tensor,
         enc_state0: Tensor,
         dec_state0: Tensor,
-        enc_read_w: Tensor,
-        enc_w: Tensor,
-        enc_b: Tensor,
-        dec_z_w: Tensor,
-        dec_w: Tensor,
-        dec_b: Tensor,
+        *weights: Tensor,
     ) -> tuple[Tensor, ...]:
-        d = dims
-        steps, batch, ch, z2 = d.num_steps, x.shape[0], d.channels, 2 * d.z_dim
-        he, hd, heads = d.enc_hidden, d.dec_hidden, d.heads
-        rows = heads + 4 * hd  # dec_w rows: [heads, decoder recurrence, encoder's h^dec input]
-        new = x.new_empty
-        # Per-step buffers hold T entries when backward needs them, else one (or two, rolling).
-        n_step = steps if keep else 1
-        n_state = steps + 1 if keep else 2
-
-        def slot(t: int) -> int:
-            return t if keep else 0
-
-        def state(s: int) -> int:
-            return s if keep else s % 2
-
-        sig, reads = new(n_step, batch, ch, d.height, d.width), new(n_step, batch, d.read_size)
-        act_enc, tanh_enc, h_enc, c_enc = (
-            new(n_step, batch, 4 * he),
-            new(n_step, batch, he),
-            *new(2, n_state, batch, he),
-        )
-        act_dec, tanh_dec, h_dec, c_dec = (
-            new(n_step, batch, 4 * hd),
-            new(n_step, batch, hd),
-            *new(2, n_state, batch, hd),
-        )
-        zs, latents = new(n_step, batch, d.z_dim), new(steps, batch, z2)
-        read_raws, write_raws = new(steps, batch, WINDOW), new(steps, batch, WINDOW)
-        canvases = new(steps, batch, ch, d.height, d.width) if record else new(0)
-        saved_read: list[Tensor] = []  # per step: F_X, F_Y, x F_X^T
-        saved_write: list[Tensor] = []  # per step: F_X, F_Y, q, q F_X
-
-        images = new(batch, 2 * ch, d.height, d.width)  # [x, x̂], read together (eq. 27)
-        images[:, :ch] = x
-        canvas = canvas0.expand(batch, *canvas0.shape).clone()
-        h_enc[0], c_enc[0], h_dec[0], c_dec[0] = enc_state0[0], enc_state0[1], dec_state0[0], dec_state0[1]
+        d, w = dims, Weights(*weights)
+        batch, z2, heads = x.shape[0], 2 * dims.z_dim, dims.heads
+        rows = heads + 4 * d.dec_hidden
+        step, _ = _step_functions(compile, x.device)
         # The initial states are shared by the batch: their products are one row, broadcast.
-        dec_out = torch.addmm(dec_b, dec_state0[:1], dec_w.t())
-        read_raw = dec_out[:, heads - WINDOW : heads].expand(batch, -1)
-        dec_rec = dec_out[:, heads:rows]
-        enc_pre = torch.addmm(enc_b[z2:], enc_state0[:1], enc_w[z2:].t()) + dec_out[:, rows:]
-
-        for t in range(steps):
-            last = t == steps - 1
-            s_now, s_prev = state(t + 1), state(t)
-            torch.sigmoid(canvas, out=sig[slot(t)])
-            torch.sub(x, sig[slot(t)], out=images[:, ch:])  # eq. 3
-            if d.read_n:  # eq. 27
-                read_raws[t] = read_raw
-                params = attention_params(read_raws[t], width=d.width, height=d.height, n=d.read_n)
-                fx, fy = filterbanks(params, n=d.read_n, width=d.width, height=d.height)
-                images_fx = images @ fx[:, None].transpose(-1, -2)
-                torch.mul(
-                    fy[:, None] @ images_fx,
-                    params.intensity[:, None, None, None],
-                    out=reads[slot(t)].view(batch, 2 * ch, d.read_n, d.read_n),
-                )
-                if keep:
-                    saved_read += [fx, fy, images_fx]
-            else:  # eq. 17
-                reads[slot(t)] = images.view(batch, -1)
-            gates = torch.addmm(enc_pre, reads[slot(t)], enc_read_w.t())  # eq. 5
-            _lstm_forward(gates, c_enc[s_prev], act_enc[slot(t)], c_enc[s_now], tanh_enc[slot(t)], h_enc[s_now])
-            if last:
-                torch.addmm(enc_b[:z2], h_enc[s_now], enc_w[:z2].t(), out=latents[t])
-            else:
-                enc_out = torch.addmm(enc_b, h_enc[s_now], enc_w.t())
-                latents[t], enc_rec = enc_out[:, :z2], enc_out[:, z2:]
-            mu, log_sigma = latents[t].chunk(2, dim=1)
-            torch.addcmul(mu, log_sigma.exp(), noise[t], out=zs[slot(t)])  # eq. 6
-            gates = torch.addmm(dec_rec, zs[slot(t)], dec_z_w.t())  # eq. 7
-            _lstm_forward(gates, c_dec[s_prev], act_dec[slot(t)], c_dec[s_now], tanh_dec[slot(t)], h_dec[s_now])
-            if last:
-                dec_out = torch.addmm(dec_b[:heads], h_dec[s_now], dec_w[:heads].t())
-            else:
-                # Two products, not one: a weight block past ~1 MB (L2) multiplies more slowly on CPU.
-                dec_out = torch.addmm(dec_b[:rows], h_dec[s_now], dec_w[:rows].t())
-                enc_pre = torch.addmm(dec_b[rows:], h_dec[s_now], dec_w[rows:].t()).add_(enc_rec)
-                dec_rec, read_raw = dec_out[:, heads:], dec_out[:, heads - WINDOW : heads]
-            patch = dec_out[:, : d.patch_size]
-            if d.write_n:  # eq. 29
-                write_raws[t] = dec_out[:, d.patch_size : d.patch_size + WINDOW]
-                params = attention_params(write_raws[t], width=d.width, height=d.height, n=d.write_n)
-                fx, fy = filterbanks(params, n=d.write_n, width=d.width, height=d.height)
-                scaled = patch.reshape(batch, ch, d.write_n, d.write_n) / params.intensity[:, None, None, None]
-                scaled_fx = scaled @ fx[:, None]
-                canvas.add_(fy[:, None].transpose(-1, -2) @ scaled_fx)  # eq. 8
-                if keep:
-                    saved_write += [fx, fy, scaled, scaled_fx]
-            else:  # eq. 18
-                canvas.add_(patch.view(batch, ch, d.height, d.width))
+        dec_out = torch.addmm(w.dec_b, dec_state0[:1], w.dec_w.t())
+        enc_pre = torch.addmm(w.enc_b[z2:], enc_state0[:1], w.enc_w[z2:].t()) + dec_out[:, rows:]
+        # Both products into the encoder's gates carry a bias: added once, with h^enc's.
+        w = w._replace(enc_b=torch.cat([w.enc_b[:z2], w.enc_b[z2:] + w.dec_b[rows:]]))
+        carry = (
+            canvas0.expand(batch, *canvas0.shape).contiguous(),
+            enc_state0[1].expand(batch, -1).contiguous(),
+            dec_state0[1].expand(batch, -1).contiguous(),
+            enc_pre.expand(batch, -1).contiguous(),
+            dec_out[:, heads:rows].expand(batch, -1).contiguous(),
+            dec_out[:, heads - WINDOW : heads].expand(batch, -1).contiguous(),
+        )
+        kept, cells, read_raws, write_raws, canvases, latents = [], [carry[1:3]], [], [], [], []
+        for t in range(d.num_steps):
+            read_raws.append(carry[5])
+            carry, step_kept = step(d, t == d.num_steps - 1, x, *carry, noise[t], w)
+            latents.append(step_kept[9])
+            if keep:
+                kept.extend(step_kept)
+                cells.append(carry[1:3])
             if record:
-                canvases[t] = canvas
-
-        ctx.dims, ctx.keep = dims, keep
-        if keep:
+                canvases.append(carry[0])
+                write_raws.append(step_kept[-5] if d.write_n else None)
+        ctx.dims, ctx.compile, ctx.kept_per_step = dims, compile, len(step_kept)
+        if keep:  # through save_for_backward, so saved-tensor hooks see (and may offload) all of it
             ctx.save_for_backward(
-                x, noise, enc_read_w, enc_w, dec_z_w, dec_w, sig, reads, act_enc, tanh_enc, h_enc, c_enc,
-                act_dec, tanh_dec, h_dec, c_dec, zs, latents, read_raws, write_raws, *saved_read, *saved_write,
-            )  # fmt: skip
-        ctx.mark_non_differentiable(canvases, read_raws, write_raws)
-        return canvas, latents, canvases, read_raws, write_raws
+                x, noise, enc_state0, dec_state0, *weights, *(c for pair in cells for c in pair), *read_raws, *kept
+            )
+        empty = noise.new_empty(0)
+        trace = (
+            (torch.stack(canvases), torch.stack(read_raws), torch.stack(write_raws) if d.write_n else empty)
+            if record
+            else (empty, empty, empty)
+        )
+        ctx.mark_non_differentiable(*trace)
+        return carry[0], torch.stack(latents), *trace
 
     @staticmethod
     def backward(ctx: Any, d_logits: Tensor | None, d_latents: Tensor | None, *_: Any) -> tuple[Tensor | None, ...]:
-        if not ctx.keep:
-            raise RuntimeError("unrolled DRAW: forward ran without keeping activations (keep=False)")
         d = ctx.dims
-        (x, noise, enc_read_w, enc_w, dec_z_w, dec_w, sig, reads, act_enc, tanh_enc, h_enc, c_enc,
-         act_dec, tanh_dec, h_dec, c_dec, zs, latents, read_raws, write_raws, *saved) = ctx.saved_tensors  # fmt: skip
-        steps, batch, ch, z, z2 = d.num_steps, x.shape[0], d.channels, d.z_dim, 2 * d.z_dim
-        he, hd, heads = d.enc_hidden, d.dec_hidden, d.heads
-        rows = heads + 4 * hd
-        saved_read = [saved[i : i + 3] for i in range(0, 3 * steps if d.read_n else 0, 3)]
-        saved_write = saved[3 * steps if d.read_n else 0 :]
-        saved_write = [saved_write[i : i + 4] for i in range(0, len(saved_write), 4)]
-
-        d_canvas = torch.zeros_like(x) if d_logits is None else d_logits.clone()
+        steps = d.num_steps
+        if not ctx.saved_tensors:
+            raise RuntimeError("unrolled DRAW: forward ran without keeping activations for backward")
+        x, noise, enc_state0, dec_state0, *rest = ctx.saved_tensors
+        w, rest = Weights(*rest[:6]), rest[6:]
+        cells = [rest[2 * s : 2 * s + 2] for s in range(steps + 1)]
+        read_raws, rest = rest[2 * steps + 2 : 3 * steps + 2], rest[3 * steps + 2 :]
+        size = ctx.kept_per_step
+        kept = [rest[size * t : size * (t + 1)] for t in range(steps)]
+        batch, z2, heads = x.shape[0], 2 * d.z_dim, d.heads
+        _, step_back = _step_functions(ctx.compile, x.device)
+        d_canvas = torch.zeros_like(x) if d_logits is None else d_logits.contiguous()
         if d_latents is None:
-            d_latents = torch.zeros_like(latents)
-        # Gradients of every product's output, (T + 1, batch, rows): index s is the product of
-        # the state after step s (0 = initial state). Columns as in fused.FusedWeights.
-        d_dec_out = x.new_empty(steps + 1, batch, dec_w.shape[0])
-        d_enc_out = x.new_empty(steps + 1, batch, enc_w.shape[0])
-        # Every step fills its own columns; zero only what no step writes: the initial state
-        # wrote nothing, the final one fed no recurrence and no read.
-        d_dec_out[0, :, : heads - (WINDOW if d.read_n else 0)] = 0
-        d_dec_out[steps, :, heads - (WINDOW if d.read_n else 0) :] = 0
-        d_enc_out[0, :, :z2] = 0
-        d_enc_out[steps, :, z2:] = 0
-        d_c_enc, d_c_dec = x.new_zeros(batch, he), x.new_zeros(batch, hd)
-        images = x.new_empty(batch, 2 * ch, d.height, d.width)
-        images[:, :ch] = x
-
+            d_latents = noise.new_zeros(steps, batch, z2)
+        d_c_enc, d_c_dec = x.new_zeros(batch, d.enc_hidden), x.new_zeros(batch, d.dec_hidden)
+        d_next = None
+        d_prevs, d_heads, d_lat = [], [], []
         for t in reversed(range(steps)):
-            s, last = t + 1, t == steps - 1
-            if d.write_n:
-                fx, fy, scaled, scaled_fx = saved_write[t]
-                params = attention_params(write_raws[t], width=d.width, height=d.height, n=d.write_n)
-                d_patch, d_raw = write_backward(d_canvas, scaled, scaled_fx, fx, fy, write_raws[t], params, n=d.write_n)
-                d_dec_out[s, :, : d.patch_size] = d_patch.view(batch, -1)
-                d_dec_out[s, :, d.patch_size : d.patch_size + WINDOW] = d_raw
-            else:
-                d_dec_out[s, :, : d.patch_size] = d_canvas.view(batch, -1)
-            cols = heads if last else dec_w.shape[0]
-            d_h = d_dec_out[s, :, :cols] @ dec_w[:cols]
-            d_gates_dec = d_dec_out[t, :, heads:rows]
-            d_c_dec = _lstm_backward(d_h, d_c_dec, act_dec[t], c_dec[t], tanh_dec[t], d_gates_dec)
-            d_z = d_gates_dec @ dec_z_w
-            mu, log_sigma = latents[t].chunk(2, dim=1)
-            torch.add(d_z, d_latents[t, :, :z], out=d_enc_out[s, :, :z])
-            torch.addcmul(d_latents[t, :, z:], d_z, log_sigma.exp() * noise[t], out=d_enc_out[s, :, z:z2])
-            cols = z2 if last else enc_w.shape[0]
-            d_h = d_enc_out[s, :, :cols] @ enc_w[:cols]
-            d_gates_enc = d_dec_out[t, :, rows:]
-            d_c_enc = _lstm_backward(d_h, d_c_enc, act_enc[t], c_enc[t], tanh_enc[t], d_gates_enc)
-            d_enc_out[t, :, z2:] = d_gates_enc
-            d_read = (enc_read_w.t() @ d_gates_enc.t()).t()  # this order: 4x faster for a strided slice
-            if d.read_n:
-                torch.sub(x, sig[t], out=images[:, ch:])
-                fx, fy, images_fx = saved_read[t]
-                params = attention_params(read_raws[t], width=d.width, height=d.height, n=d.read_n)
-                patches = reads[t].view(batch, 2 * ch, d.read_n, d.read_n)
-                d_raw, d_x_hat = read_backward(
-                    d_read.view_as(patches), images, images_fx, patches, fx, fy, read_raws[t], params,
-                    n=d.read_n, grad_images_from=ch,
-                )  # fmt: skip
-                d_dec_out[t, :, heads - WINDOW : heads] = d_raw
-            else:
-                d_x_hat = d_read[:, d.pixels :].view_as(x)
-            d_canvas.addcmul_(d_x_hat, sig[t] * (sig[t] - 1))  # x̂ = x - sigmoid(c_{t-1})
-
-        # Every weight's gradient in one product over all steps and images.
-        flat = (steps + 1) * batch
-        d_dec_w = d_dec_out.view(flat, -1).t() @ h_dec.view(flat, hd)
-        d_enc_w = d_enc_out.view(flat, -1).t() @ h_enc.view(flat, he)
-        d_gates = d_dec_out[:steps].view(steps * batch, -1)
-        # (input^T d_gates)^T: on a strided slice of d_gates, ~10x faster than d_gates^T input.
-        d_dec_z_w = (zs.view(steps * batch, z).t() @ d_gates[:, heads:rows]).t()
-        d_enc_read_w = (reads.view(steps * batch, -1).t() @ d_gates[:, rows:]).t()
-        d_enc_state0 = torch.stack([d_enc_out[0, :, z2:].sum(0) @ enc_w[z2:], d_c_enc.sum(0)])
-        d_dec_state0 = torch.stack([d_dec_out[0].sum(0) @ dec_w, d_c_dec.sum(0)])
+            c_enc_prev, c_dec_prev = cells[t]
+            d_canvas, d_c_enc, d_c_dec, d_next, d_head, d_latent = step_back(
+                d, t == steps - 1, x, d_canvas, d_c_enc, d_c_dec, d_next, d_latents[t], noise[t],
+                c_enc_prev, c_dec_prev, read_raws[t], tuple(kept[t]), w,
+            )  # fmt: skip
+            d_prevs.append(d_next)
+            d_heads.append(d_head)
+            d_lat.append(d_latent)
+        # Every weight's gradient in one product over all steps and images. Index t of these
+        # stacks is step t; "prev" is the state the step started from (t = 0: the initial one).
+        h_enc = torch.stack([enc_state0[0].expand(batch, -1)] + [k[4] for k in kept]).flatten(0, 1)
+        h_dec = torch.stack([dec_state0[0].expand(batch, -1)] + [k[7] for k in kept]).flatten(0, 1)
+        n = steps * batch
+        # Separate stacks, each under glibc's 32 MB mmap bound, so their memory is reused.
+        d_read_raw, d_gates_dec, d_gates_enc = (torch.stack(g[::-1]).flatten(0, 1) for g in zip(*d_prevs, strict=True))
+        d_heads = torch.stack(d_heads[::-1]).flatten(0, 1)
+        d_lat = torch.stack(d_lat[::-1]).flatten(0, 1)
+        zs = torch.stack([k[8] for k in kept]).flatten(0, 1)
+        reads = torch.stack([k[1] for k in kept]).flatten(0, 1)
+        read_cols = d_read_raw.shape[1]
+        # Rows of dec_w: [patch, write window, read window (of the next step), decoder gates,
+        # encoder gates]; the read window of step t is a head of h^dec_{t-1}, as are the gates.
+        d_dec_w = torch.cat(
+            [
+                d_heads[:, : heads - read_cols].t() @ h_dec[batch:],
+                *(g.t() @ h_dec[:n] for g in (d_read_raw, d_gates_dec, d_gates_enc)),
+            ]
+        )
+        d_dec_b = torch.cat(
+            [d_heads[:, : heads - read_cols].sum(0), *(g.sum(0) for g in (d_read_raw, d_gates_dec, d_gates_enc))]
+        )
+        d_enc_w = torch.cat([d_lat.t() @ h_enc[batch:], d_gates_enc.t() @ h_enc[:n]])
+        d_enc_b = torch.cat([d_lat.sum(0), d_gates_enc.sum(0)])
+        d_dec_z_w = d_gates_dec.t() @ zs
+        d_enc_read_w = d_gates_enc.t() @ reads
+        # The initial states' products were one row broadcast over the batch.
+        d_first = [g[:batch].sum(0) for g in (d_read_raw, d_gates_dec, d_gates_enc)]
+        d_enc_state0 = torch.stack([d_first[2] @ w.enc_w[z2:], d_c_enc.sum(0)])
+        d_dec_out0 = torch.cat([x.new_zeros(heads - read_cols), *d_first])
+        d_dec_state0 = torch.stack([d_dec_out0 @ w.dec_w, d_c_dec.sum(0)])
         return (
-            None, None, None, None, None, d_canvas.sum(0), d_enc_state0, d_dec_state0,
-            d_enc_read_w, d_enc_w, d_enc_out.sum((0, 1)), d_dec_z_w, d_dec_w, d_dec_out.sum((0, 1)),
+            None, None, None, None, None, None, d_canvas.sum(0), d_enc_state0, d_dec_state0,
+            d_enc_read_w, d_enc_w, d_enc_b, d_dec_z_w, d_dec_w, d_dec_b,
         )  # fmt: skip
 
 
@@ -293,13 +366,14 @@ def unrolled_draw(
     dec_state0: Tensor,
     weights: tuple[Tensor, ...],
     record: bool = False,
+    compile: bool = False,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """Run T steps of DRAW: (final canvas logits c_T, latents ``(T, batch, 2 z_dim)`` [mu, log sigma],
-    and for ``record``: canvases c_1..c_T, raw read and write windows ``(T, batch, 5)``).
+    and for ``record``: canvas logits c_1..c_T, raw read and write windows ``(T, batch, 5)``).
 
-    ``weights``: a ``fused.FusedWeights``. Activations are kept for backward only when autograd
-    needs them; under ``torch.no_grad`` the buffers hold one step.
+    ``weights``: a ``fused.FusedWeights``. ``compile``: each step's forward and backward through
+    ``torch.compile`` (eager with a warning where no compiler is found).
     """
     tensors = (canvas0, enc_state0, dec_state0, *weights)
     keep = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
-    return _UnrolledDraw.apply(dims, keep, record, x, noise, *tensors)
+    return _UnrolledDraw.apply(dims, keep, record, compile, x, noise, *tensors)
