@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import bench_common as bc
 import torch
-from ddp_workers import DDPWorkers
+from ddp_workers import COMPILED, DDPWorkers
 
 
 def parse_args() -> argparse.Namespace:
@@ -121,6 +121,7 @@ def main() -> None:
                         seed=args.seed,
                         batches=batches,
                         reuse_freed_memory=not args.default_malloc,
+                        compile_step=args.compile,
                     )
                 )
                 multiprocess, ddp_extra = add_ddp_cases(cases, workers, args, config, batches[0], steps)
@@ -156,7 +157,8 @@ def add_ddp_cases(
 ) -> tuple[bc.ProcessVariants, dict[str, dict]]:
     """Check, warm up and add the DDP variants and their matmul reference to ``cases``."""
     names, extra = [], {}
-    for model_name in ["optimised"] if args.no_baseline else ["optimised", "baseline"]:
+    model_names = ["optimised"] + ([COMPILED] if args.compile else []) + ([] if args.no_baseline else ["baseline"])
+    for model_name in model_names:
         name = f"{model_name}, DDP {workers.processes}x1t"
         diff = check_ddp_step(workers, model_name, config, args.seed, x)
         cases[f"{name} @1t"] = workers.train_case(model_name, steps)
@@ -177,7 +179,7 @@ def check_ddp_step(workers: DDPWorkers, model_name: str, config: dict, seed: int
     ranks' gradients is the full batch's gradient. Exits with an error beyond 1e-5 relative.
     Returns the largest parameter difference.
     """
-    reference = bc.models(config, seed)[0 if model_name == "optimised" else 1]
+    reference = bc.models(config, seed)[1 if model_name == "baseline" else 0]  # compiled: checked against eager
     noise = torch.randn(config["num_steps"], x.shape[0], config["z_dim"], generator=torch.Generator().manual_seed(seed))
     torch.set_flush_denormal(True)
     optimizer = torch.optim.Adam(reference.parameters(), lr=1e-3)

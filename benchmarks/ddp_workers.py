@@ -6,6 +6,7 @@ of them, so DDP rounds interleave with the in-process variants (``bench_common.t
 
 from __future__ import annotations
 
+import copy
 import queue
 import socket
 import time
@@ -22,6 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 from draw_lightning.utils.runtime import keep_freed_memory
 
 MODELS = ("optimised", "baseline")  # the order of bc.models(config, seed)
+COMPILED = "optimised, compiled step"  # the optimised model with compile_step, if asked for
 REPLY_TIMEOUT_S = 1800  # one command never takes this long; a silent worker means a hang
 
 
@@ -39,7 +41,14 @@ class DDPWorkers:
     """
 
     def __init__(
-        self, *, processes: int, config: dict, seed: int, batches: torch.Tensor, reuse_freed_memory: bool
+        self,
+        *,
+        processes: int,
+        config: dict,
+        seed: int,
+        batches: torch.Tensor,
+        reuse_freed_memory: bool,
+        compile_step: bool = False,
     ) -> None:
         batch = batches.shape[1]
         if processes < 2 or batch % processes:
@@ -52,7 +61,8 @@ class DDPWorkers:
         self._workers = []
         for rank in range(processes):
             rows = batches[:, rank * self.per_rank : (rank + 1) * self.per_rank].clone()
-            args = (rank, processes, port, config, seed, rows, self._commands[rank], self._results, reuse_freed_memory)
+            args = (rank, processes, port, config, seed, rows, self._commands[rank], self._results)
+            args += (reuse_freed_memory, compile_step)
             # daemon: an interrupted main process takes its workers with it.
             worker = context.Process(target=_serve, args=args, daemon=True, name=f"ddp-rank{rank}")
             worker.start()
@@ -131,6 +141,7 @@ def _serve(
     commands: mp.Queue,
     results: mp.Queue,
     reuse_freed_memory: bool,
+    compile_step: bool,
 ) -> None:
     """A rank's loop: answer each command with ``(rank, ok, payload)`` until ``stop``."""
     try:
@@ -139,7 +150,11 @@ def _serve(
         if reuse_freed_memory:
             keep_freed_memory()
         dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
-        nets = {name: DistributedDataParallel(m) for name, m in zip(MODELS, bc.models(config, seed), strict=True)}
+        models = dict(zip(MODELS, bc.models(config, seed), strict=True))
+        if compile_step:
+            models[COMPILED] = copy.deepcopy(models["optimised"])
+            models[COMPILED].compile_step = True
+        nets = {name: DistributedDataParallel(m) for name, m in models.items()}
         optimizers = {name: torch.optim.Adam(net.parameters(), lr=1e-3) for name, net in nets.items()}
         matmuls = bc.matmul_flops(bc.lstm_gemm_shapes(config, rows.shape[1]))
         position = 0

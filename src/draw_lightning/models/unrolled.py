@@ -124,7 +124,8 @@ def forward_step(
         latent = torch.addmm(w.enc_b[:z2], h_enc, w.enc_w[:z2].t())
     else:
         enc_out = torch.addmm(w.enc_b, h_enc, w.enc_w.t())
-        latent, enc_rec = enc_out[:, :z2], enc_out[:, z2:]
+        # Copies, not views, of what is kept or carried: a view would keep the whole product.
+        latent, enc_rec = enc_out[:, :z2].contiguous(), enc_out[:, z2:]
     mu, log_sigma = latent.chunk(2, dim=1)
     z = torch.addcmul(mu, log_sigma.exp(), noise)  # eq. 6
     act_dec, c_dec, tanh_dec, h_dec = _lstm(torch.addmm(dec_rec, z, w.dec_z_w.t()), c_dec)  # eq. 7
@@ -135,11 +136,11 @@ def forward_step(
         # Two products, not one: a weight block past ~1 MB (L2) multiplies more slowly on CPU.
         dec_out = torch.addmm(w.dec_b[:rows], h_dec, w.dec_w[:rows].t())
         enc_pre = torch.addmm(enc_rec, h_dec, w.dec_w[rows:].t())  # both biases are in enc_rec
-        dec_rec, read_raw = dec_out[:, heads:], dec_out[:, heads - WINDOW : heads]
+        dec_rec, read_raw = dec_out[:, heads:], dec_out[:, heads - WINDOW : heads].contiguous()
     patch = dec_out[:, : d.patch_size]
     write_kept: tuple[Tensor, ...] = ()
     if d.write_n:  # eq. 29
-        write_raw = dec_out[:, d.patch_size : d.patch_size + WINDOW]
+        write_raw = dec_out[:, d.patch_size : d.patch_size + WINDOW].contiguous()
         params = attention_params(write_raw, width=d.width, height=d.height, n=d.write_n)
         fx, fy = filterbanks(params, n=d.write_n, width=d.width, height=d.height)
         scaled = patch.reshape(batch, ch, d.write_n, d.write_n) / params.intensity[:, None, None, None]
