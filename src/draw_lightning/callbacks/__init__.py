@@ -8,6 +8,7 @@ from draw_lightning.callbacks.model_checkpoint import FiniteModelCheckpoint
 from draw_lightning.callbacks.numerics import NonFiniteGuard
 from draw_lightning.callbacks.preemption import CheckpointOnSigterm
 from draw_lightning.callbacks.rng_state import RNGStateCheckpoint
+from draw_lightning.callbacks.runtime_settings import RuntimeSettings
 from draw_lightning.callbacks.wandb_run_id import WandbRunIdSaver
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "KLPerStepLogger",
     "NonFiniteGuard",
     "RNGStateCheckpoint",
+    "RuntimeSettings",
     "WandbRunIdSaver",
 ]
