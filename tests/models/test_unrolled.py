@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from draw_lightning.models import DRAW, filterbank
+from draw_lightning.models import DRAW, filterbank, unrolled
 from draw_lightning.models.attention_backward import filterbank_backward
 from draw_lightning.models.unrolled import unrolled_draw
 
@@ -88,3 +88,16 @@ def test_filterbank_backward_equals_autograd_including_cut_weights() -> None:
     torch.testing.assert_close(got[1].sum(-1), expected[1][:, 0])  # stride broadcast over both axes
     torch.testing.assert_close(got[2].sum(-1), expected[2][:, 0])
     assert (bank == 0).any(), "the case must include weights cut to zero"
+
+
+@pytest.mark.parametrize("rows", [4, 8])  # batch 4, T=3: chunks of one step, then of two steps and one
+def test_weight_gradients_in_chunks_of_steps_equal_one_chunk(rows: int, monkeypatch) -> None:
+    grads = {}
+    for rows_per_product in (4096, rows):
+        monkeypatch.setattr(unrolled, "ROWS_PER_PRODUCT", rows_per_product)
+        model = _model(CASES["attention"])
+        model(torch.rand(4, *model.image_shape, generator=torch.Generator().manual_seed(5), dtype=torch.float64),
+              generator=torch.Generator().manual_seed(6)).loss.sum().backward()  # fmt: skip
+        grads[rows_per_product] = [p.grad for p in model.parameters()]
+    for a, b in zip(grads[4096], grads[rows], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)

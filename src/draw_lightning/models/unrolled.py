@@ -302,59 +302,75 @@ class _UnrolledDraw(torch.autograd.Function):
         read_raws, rest = rest[2 * steps + 2 : 3 * steps + 2], rest[3 * steps + 2 :]
         size = ctx.kept_per_step
         kept = [rest[size * t : size * (t + 1)] for t in range(steps)]
-        batch, z2, heads = x.shape[0], 2 * d.z_dim, d.heads
+        batch, z2 = x.shape[0], 2 * d.z_dim
         _, step_back = _step_functions(ctx.compile, x.device)
         d_canvas = torch.zeros_like(x) if d_logits is None else d_logits.contiguous()
         if d_latents is None:
             d_latents = noise.new_zeros(steps, batch, z2)
         d_c_enc, d_c_dec = x.new_zeros(batch, d.enc_hidden), x.new_zeros(batch, d.dec_hidden)
         d_next = None
-        d_prevs, d_heads, d_lat = [], [], []
+        grads = Weights(*(torch.zeros_like(t) for t in w))
+        chunk_steps, pending = max(1, ROWS_PER_PRODUCT // batch), []
+        h_enc0, h_dec0 = enc_state0[0].expand(batch, -1), dec_state0[0].expand(batch, -1)
         for t in reversed(range(steps)):
             c_enc_prev, c_dec_prev = cells[t]
             d_canvas, d_c_enc, d_c_dec, d_next, d_head, d_latent = step_back(
                 d, t == steps - 1, x, d_canvas, d_c_enc, d_c_dec, d_next, d_latents[t], noise[t],
                 c_enc_prev, c_dec_prev, read_raws[t], tuple(kept[t]), w,
             )  # fmt: skip
-            d_prevs.append(d_next)
-            d_heads.append(d_head)
-            d_lat.append(d_latent)
-        # Every weight's gradient in one product over all steps and images. Index t of these
-        # stacks is step t; "prev" is the state the step started from (t = 0: the initial one).
-        h_enc = torch.stack([enc_state0[0].expand(batch, -1)] + [k[4] for k in kept]).flatten(0, 1)
-        h_dec = torch.stack([dec_state0[0].expand(batch, -1)] + [k[7] for k in kept]).flatten(0, 1)
-        n = steps * batch
-        # Separate stacks, each under glibc's 32 MB mmap bound, so their memory is reused.
-        d_read_raw, d_gates_dec, d_gates_enc = (torch.stack(g[::-1]).flatten(0, 1) for g in zip(*d_prevs, strict=True))
-        d_heads = torch.stack(d_heads[::-1]).flatten(0, 1)
-        d_lat = torch.stack(d_lat[::-1]).flatten(0, 1)
-        zs = torch.stack([k[8] for k in kept]).flatten(0, 1)
-        reads = torch.stack([k[1] for k in kept]).flatten(0, 1)
-        read_cols = d_read_raw.shape[1]
-        # Rows of dec_w: [patch, write window, read window (of the next step), decoder gates,
-        # encoder gates]; the read window of step t is a head of h^dec_{t-1}, as are the gates.
-        d_dec_w = torch.cat(
-            [
-                d_heads[:, : heads - read_cols].t() @ h_dec[batch:],
-                *(g.t() @ h_dec[:n] for g in (d_read_raw, d_gates_dec, d_gates_enc)),
-            ]
-        )
-        d_dec_b = torch.cat(
-            [d_heads[:, : heads - read_cols].sum(0), *(g.sum(0) for g in (d_read_raw, d_gates_dec, d_gates_enc))]
-        )
-        d_enc_w = torch.cat([d_lat.t() @ h_enc[batch:], d_gates_enc.t() @ h_enc[:n]])
-        d_enc_b = torch.cat([d_lat.sum(0), d_gates_enc.sum(0)])
-        d_dec_z_w = d_gates_dec.t() @ zs
-        d_enc_read_w = d_gates_enc.t() @ reads
-        # The initial states' products were one row broadcast over the batch.
-        d_first = [g[:batch].sum(0) for g in (d_read_raw, d_gates_dec, d_gates_enc)]
-        d_enc_state0 = torch.stack([d_first[2] @ w.enc_w[z2:], d_c_enc.sum(0)])
-        d_dec_out0 = torch.cat([x.new_zeros(heads - read_cols), *d_first])
+            pending.append((t, d_next, d_head, d_latent))
+            if len(pending) == chunk_steps or t == 0:
+                _add_weight_grads(grads, pending, kept, h_enc0, h_dec0, d)
+                pending = []
+        # The initial states' products were one row broadcast over the batch; d_next is step 0's.
+        d_first = [g.sum(0) for g in d_next]
+        d_enc_state0 = torch.stack([d_first[2] @ w.enc_w[2 * d.z_dim :], d_c_enc.sum(0)])
+        d_dec_out0 = torch.cat([x.new_zeros(d.heads - d_first[0].shape[0]), *d_first])
         d_dec_state0 = torch.stack([d_dec_out0 @ w.dec_w, d_c_dec.sum(0)])
         return (
             None, None, None, None, None, None, d_canvas.sum(0), d_enc_state0, d_dec_state0,
-            d_enc_read_w, d_enc_w, d_enc_b, d_dec_z_w, d_dec_w, d_dec_b,
+            *grads,
         )  # fmt: skip
+
+
+# Weight gradients are accumulated over chunks of steps with about this many rows: products this
+# large run at full speed, and each stacked chunk stays under glibc's 32 MB mmap bound, so its
+# memory is reused rather than faulted in anew (benchmarks/README.md).
+ROWS_PER_PRODUCT = 4096
+
+
+def _add_weight_grads(
+    grads: Weights, chunk: list[tuple], kept: list, h_enc0: Tensor, h_dec0: Tensor, d: UnrolledDims
+) -> None:
+    """Add the weight gradients of a chunk of steps ``(t, d_next, d_heads, d_latent)``, one product per block.
+
+    Rows of dec_w: [patch, write window, read window, decoder gates, encoder gates]; the read
+    window and the gates of step t are products of h^dec_{t-1}, the patch and write window of h^dec_t.
+    """
+    heads, read_cols, z2 = d.heads, (WINDOW if d.read_n else 0), 2 * d.z_dim
+    gates_dec = heads + 4 * d.dec_hidden
+    steps = [t for t, *_ in chunk]
+    d_read, d_gates_dec, d_gates_enc = (torch.cat(parts) for parts in zip(*(c[1] for c in chunk), strict=True))
+    d_heads = torch.cat([c[2][:, : heads - read_cols] for c in chunk])
+    d_latent = torch.cat([c[3] for c in chunk])
+    h_enc = torch.cat([kept[t][4] for t in steps])
+    h_dec = torch.cat([kept[t][7] for t in steps])
+    h_enc_prev = torch.cat([kept[t - 1][4] if t else h_enc0 for t in steps])
+    h_dec_prev = torch.cat([kept[t - 1][7] if t else h_dec0 for t in steps])
+    blocks = (
+        (grads.dec_w[: heads - read_cols], grads.dec_b[: heads - read_cols], d_heads, h_dec),
+        (grads.dec_w[heads - read_cols : heads], grads.dec_b[heads - read_cols : heads], d_read, h_dec_prev),
+        (grads.dec_w[heads:gates_dec], grads.dec_b[heads:gates_dec], d_gates_dec, h_dec_prev),
+        (grads.dec_w[gates_dec:], grads.dec_b[gates_dec:], d_gates_enc, h_dec_prev),
+        (grads.enc_w[:z2], grads.enc_b[:z2], d_latent, h_enc),
+        (grads.enc_w[z2:], grads.enc_b[z2:], d_gates_enc, h_enc_prev),
+        (grads.dec_z_w, None, d_gates_dec, torch.cat([kept[t][8] for t in steps])),
+        (grads.enc_read_w, None, d_gates_enc, torch.cat([kept[t][1] for t in steps])),
+    )
+    for weight, bias, grad_out, inputs in blocks:
+        weight.addmm_(grad_out.t(), inputs)
+        if bias is not None:
+            bias.add_(grad_out.sum(0))
 
 
 def unrolled_draw(
