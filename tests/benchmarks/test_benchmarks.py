@@ -11,13 +11,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("script", ["bench_train.py", "bench_sample.py", "bench_eval.py"])
-def test_benchmark_smoke_run(script: str, tmp_path: Path) -> None:
+def smoke_run(script: str, tmp_path: Path, *options: str) -> tuple[subprocess.CompletedProcess, dict]:
+    """Run ``benchmarks/<script> --smoke --threads 1 <options>``: (the process, its JSON results)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     env.setdefault("DRAW_DATA_DIR", str(ROOT / "../shared/data"))
     out = tmp_path / "results.json"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / script), "--smoke", "--threads", "1", "--json", str(out)],
+        [sys.executable, str(ROOT / "benchmarks" / script), "--smoke", "--threads", "1", *options, "--json", str(out)],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -25,7 +25,12 @@ def test_benchmark_smoke_run(script: str, tmp_path: Path) -> None:
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    results = json.loads(out.read_text())
+    return proc, json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("script", ["bench_train.py", "bench_sample.py", "bench_eval.py"])
+def test_benchmark_smoke_run(script: str, tmp_path: Path) -> None:
+    proc, results = smoke_run(script, tmp_path)
     rows = {row["variant"]: row for row in results["runs"]}
     assert {"optimised", "baseline"} <= set(rows)
     assert rows["optimised"]["images_per_s"] > 0 and rows["optimised"]["attainable_gflops"] > 0
@@ -36,23 +41,8 @@ def test_benchmark_smoke_run(script: str, tmp_path: Path) -> None:
 
 def test_train_benchmark_ddp_smoke_run(tmp_path: Path) -> None:
     """``--ddp 2`` spawns two gloo ranks, checks one step against the full batch and times both models."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    env.setdefault("DRAW_DATA_DIR", str(ROOT / "../shared/data"))
-    out = tmp_path / "results.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "bench_train.py"),
-            *("--smoke", "--threads", "1", "--ddp", "2", "--json", str(out)),
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = {row["variant"]: row for row in json.loads(out.read_text())["runs"]}
+    proc, results = smoke_run("bench_train.py", tmp_path, "--ddp", "2")
+    rows = {row["variant"]: row for row in results["runs"]}
     for name in ("optimised, DDP 2x1t", "baseline, DDP 2x1t"):
         row = rows[name]
         assert row["processes"] == 2 and row["threads"] == 1 and row["batch_per_process"] == 4

@@ -58,13 +58,31 @@ def window_backward(
     return torch.cat([d_centers, d_logs * inside], dim=-1)
 
 
-def _filterbanks_backward(
-    d_fx: Tensor, d_fy: Tensor, fx: Tensor, fy: Tensor, params: AttentionParams, *, n: int
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """(d center_x, d center_y, d stride, d variance) through both axes' filterbanks."""
+def _raw_window_grad(
+    d_fx: Tensor,
+    d_fy: Tensor,
+    d_intensity: Tensor,
+    fx: Tensor,
+    fy: Tensor,
+    raw: Tensor,
+    params: AttentionParams,
+    *,
+    n: int,
+) -> Tensor:
+    """dL/draw ``(batch, 5)`` through both axes' filterbanks and the window mapping."""
     dcx, dsx, dvx = filterbank_backward(d_fx, fx, params.center_x, params.stride, params.variance, n=n)
     dcy, dsy, dvy = filterbank_backward(d_fy, fy, params.center_y, params.stride, params.variance, n=n)
-    return dcx, dcy, dsx + dsy, dvx + dvy
+    return window_backward(
+        raw,
+        params,
+        d_center_x=dcx,
+        d_center_y=dcy,
+        d_stride=dsx + dsy,
+        d_variance=dvx + dvy,
+        d_intensity=d_intensity,
+        width=fx.shape[-1],
+        height=fy.shape[-1],
+    )
 
 
 def read_backward(
@@ -86,26 +104,13 @@ def read_backward(
     with ``images_fx`` = x F_X^T kept from forward. Returns (dL/draw ``(batch, 5)``, dL/dimages
     for channels ``grad_images_from:``).
     """
-    _, _, height, width = images.shape
     gamma = params.intensity[:, None, None, None]
     d_intensity = (d_patches * patches).sum((1, 2, 3)) / params.intensity
     d_glimpse = d_patches * gamma  # gradient of F_Y x F_X^T
     d_fy = (d_glimpse @ images_fx.transpose(-1, -2)).sum(1)
     d_fx = (d_glimpse.transpose(-1, -2) @ (fy[:, None] @ images)).sum(1)
     d_images = fy[:, None].transpose(-1, -2) @ d_glimpse[:, grad_images_from:] @ fx[:, None]
-    dcx, dcy, d_stride, d_variance = _filterbanks_backward(d_fx, d_fy, fx, fy, params, n=n)
-    d_raw = window_backward(
-        raw,
-        params,
-        d_center_x=dcx,
-        d_center_y=dcy,
-        d_stride=d_stride,
-        d_variance=d_variance,
-        d_intensity=d_intensity,
-        width=width,
-        height=height,
-    )
-    return d_raw, d_images
+    return _raw_window_grad(d_fx, d_fy, d_intensity, fx, fy, raw, params, n=n), d_images
 
 
 def write_backward(
@@ -124,22 +129,10 @@ def write_backward(
     Forward wrote F_Y^T q F_X with q = w / gamma (``scaled_patches``, ``(batch, C, N, N)``) and
     q F_X (``scaled_patches_fx``). Returns (dL/dw ``(batch, C, N, N)``, dL/draw ``(batch, 5)``).
     """
-    _, _, height, width = d_canvas.shape
     fy_d = fy[:, None] @ d_canvas  # (batch, C, N, A)
     d_scaled = fy_d @ fx[:, None].transpose(-1, -2)
     d_intensity = -(d_scaled * scaled_patches).sum((1, 2, 3)) / params.intensity
     d_fy = (scaled_patches_fx @ d_canvas.transpose(-1, -2)).sum(1)
     d_fx = (scaled_patches.transpose(-1, -2) @ fy_d).sum(1)
-    dcx, dcy, d_stride, d_variance = _filterbanks_backward(d_fx, d_fy, fx, fy, params, n=n)
-    d_raw = window_backward(
-        raw,
-        params,
-        d_center_x=dcx,
-        d_center_y=dcy,
-        d_stride=d_stride,
-        d_variance=d_variance,
-        d_intensity=d_intensity,
-        width=width,
-        height=height,
-    )
+    d_raw = _raw_window_grad(d_fx, d_fy, d_intensity, fx, fy, raw, params, n=n)
     return d_scaled / params.intensity[:, None, None, None], d_raw
