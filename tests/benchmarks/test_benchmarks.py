@@ -52,3 +52,24 @@ def test_train_benchmark_ddp_smoke_run(tmp_path: Path) -> None:
     for model in ("optimised", "baseline"):
         assert f"DDP check ({model}, 2 ranks x 4 images): one step equals the full-batch step" in proc.stdout
     assert "attainable matmul, 2 procs x 1t" in proc.stdout
+
+
+def test_data_benchmark_smoke_run(tmp_path: Path) -> None:
+    """bench_data.py end to end on tiny sizes: loader and training rates, and the RSS table of both readers."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    env.setdefault("DRAW_DATA_DIR", str(ROOT / "../shared/data"))
+    script = str(ROOT / "benchmarks" / "bench_data.py")
+    args = ("--rows", "1000", "2000", "--steps", "1", "--batches", "3")
+    proc = subprocess.run(
+        [sys.executable, script, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "loader, batch reads" in proc.stdout and "DRAW training step" in proc.stdout
+    rows = [line for line in proc.stdout.splitlines() if line.strip().startswith(("1,000", "2,000"))]
+    assert {(r.split()[0], r.split()[1]) for r in rows} == {
+        ("1,000", "loader"),
+        ("1,000", "memmap"),
+        ("2,000", "loader"),
+        ("2,000", "memmap"),
+    }
+    assert "loader: peak RSS x" in proc.stdout and "memmap: peak RSS x" in proc.stdout
