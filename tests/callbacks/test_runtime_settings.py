@@ -39,7 +39,7 @@ def test_setup_leaves_denormals_when_asked() -> None:
     assert _denormal_before_and_after(flush=False)[1] > 0
 
 
-def test_train_config_applies_the_extras_in_every_process(compose_train) -> None:
+def test_default_callbacks_carry_the_extras_values(compose_train) -> None:
     cfg = compose_train(["trainer=ddp_sim", "extras.flush_denormal=false"])
     callback = instantiate(cfg.callbacks.runtime_settings)
     assert isinstance(callback, RuntimeSettings)

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-__all__ = ["FusedWeights", "fuse_weights", "lstm_update", "sigmoid_tanh"]
+__all__ = ["FusedWeights", "fuse_weights", "lstm_step", "lstm_update", "sigmoid_tanh"]
 
 
 def sigmoid_tanh(x: Tensor) -> Tensor:
@@ -21,14 +21,23 @@ def sigmoid_tanh(x: Tensor) -> Tensor:
     return torch.sigmoid(2 * x) * 2 - 1
 
 
-def lstm_update(gates: Tensor, cell: Tensor) -> tuple[Tensor, Tensor]:
+def lstm_step(gates: Tensor, cell: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """One LSTM update from pre-activations ``[i, f, 2 g, o]`` ``(batch, 4H)`` (g pre-doubled).
 
     With g doubled, one sigmoid over all four blocks gives tanh(g) = 2 sigmoid(2g) - 1.
+    Returns (gate activations, new cell, tanh(new cell), h): backward (unrolled.py) needs all four.
     """
-    i, f, g, o = torch.sigmoid(gates).chunk(4, dim=1)
+    act = torch.sigmoid(gates)
+    i, f, g, o = act.chunk(4, dim=1)
     cell = torch.addcmul(f * cell, i, g * 2 - 1)
-    return o * sigmoid_tanh(cell), cell
+    tanh_cell = sigmoid_tanh(cell)
+    return act, cell, tanh_cell, o * tanh_cell
+
+
+def lstm_update(gates: Tensor, cell: Tensor) -> tuple[Tensor, Tensor]:
+    """(h, new cell) of :func:`lstm_step`."""
+    _, cell, _, h = lstm_step(gates, cell)
+    return h, cell
 
 
 def _gate_scale(cell: nn.LSTMCell) -> Tensor:

@@ -17,9 +17,10 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from draw_lightning.models.attention import attention_params, filterbanks
+from draw_lightning.models.attention import AttentionParams, attention_params, filterbanks
 from draw_lightning.models.attention_backward import read_backward, write_backward
 from draw_lightning.models.compile import compiled_or_eager
+from draw_lightning.models.fused import FusedWeights, lstm_step
 
 __all__ = ["UnrolledDims", "unrolled_draw"]
 
@@ -57,30 +58,23 @@ class UnrolledDims(NamedTuple):
         return 2 * self.channels * self.read_n**2 if self.read_n else 2 * self.pixels
 
 
-class Weights(NamedTuple):
-    """``fused.FusedWeights``, detached: the function returns their gradients itself."""
+class Kept(NamedTuple):
+    """What a step keeps for backward, besides its attention's filterbanks and products."""
 
-    enc_read_w: Tensor
-    enc_w: Tensor
-    enc_b: Tensor
-    dec_z_w: Tensor
-    dec_w: Tensor
-    dec_b: Tensor
-
-
-def _lstm(gates: Tensor, cell: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """LSTM update from pre-activations ``[i, f, 2g, o]`` (g doubled, see fused.lstm_update).
-
-    Returns (gate activations, new cell, tanh(new cell), h)."""
-    act = torch.sigmoid(gates)
-    i, f, g, o = act.chunk(4, dim=1)
-    cell = torch.addcmul(f * cell, i, g * 2 - 1)
-    tanh_c = torch.sigmoid(cell * 2) * 2 - 1  # tanh(c) = 2 sigmoid(2c) - 1
-    return act, cell, tanh_c, o * tanh_c
+    sig: Tensor  # sigma(c_{t-1})
+    reads: Tensor  # r_t, the encoder's input
+    act_enc: Tensor  # encoder gate activations
+    tanh_enc: Tensor  # tanh(c^enc_t)
+    h_enc: Tensor
+    act_dec: Tensor
+    tanh_dec: Tensor
+    h_dec: Tensor
+    z: Tensor
+    latent: Tensor  # [mu, log sigma]
 
 
 def _lstm_grad(d_h: Tensor, d_cell: Tensor, act: Tensor, cell_prev: Tensor, tanh_c: Tensor) -> tuple[Tensor, Tensor]:
-    """(dL/dgates (pre-activations, g doubled), dL/dcell_prev) of :func:`_lstm`."""
+    """(dL/dgates (pre-activations, g doubled), dL/dcell_prev) of :func:`fused.lstm_step`."""
     i, f, g, o = act.chunk(4, dim=1)
     d_c = torch.addcmul(d_cell, d_h * o, 1 - tanh_c.square())
     d_act = torch.cat([d_c * (g * 2 - 1), d_c * cell_prev, d_c * i * 2, d_h * tanh_c], dim=1)
@@ -98,9 +92,10 @@ def forward_step(
     dec_rec: Tensor,
     read_raw: Tensor,
     noise: Tensor,
-    w: Weights,
-) -> tuple[tuple[Tensor | None, ...], tuple[Tensor, ...]]:
-    """One step, eqs. 3-8: (the next step's inputs, what backward keeps).
+    w: FusedWeights,
+) -> tuple[tuple[Tensor | None, ...], Kept, tuple[Tensor, ...]]:
+    """One step, eqs. 3-8: (the next step's inputs, what backward keeps, and what it keeps of the
+    attention: read ``(params, F_X, F_Y, x F_X^T)``, write ``(raw, params, F_X, F_Y, q, q F_X)``).
 
     ``enc_pre``/``dec_rec``: the encoder's/decoder's gate inputs from the previous hidden states
     (biases included), ``read_raw`` the read window from h^dec_{t-1}. On the last step the
@@ -116,10 +111,10 @@ def forward_step(
         fx, fy = filterbanks(params, n=d.read_n, width=d.width, height=d.height)
         images_fx = images @ fx[:, None].transpose(-1, -2)
         reads = ((fy[:, None] @ images_fx) * params.intensity[:, None, None, None]).reshape(batch, -1)
-        read_kept = (fx, fy, images_fx)
+        read_kept = (torch.stack(params.as_tuple(), dim=1), fx, fy, images_fx)
     else:  # eq. 17
         reads = images.reshape(batch, -1)
-    act_enc, c_enc, tanh_enc, h_enc = _lstm(torch.addmm(enc_pre, reads, w.enc_read_w.t()), c_enc)  # eq. 5
+    act_enc, c_enc, tanh_enc, h_enc = lstm_step(torch.addmm(enc_pre, reads, w.enc_read_w.t()), c_enc)  # eq. 5
     if last:
         latent = torch.addmm(w.enc_b[:z2], h_enc, w.enc_w[:z2].t())
     else:
@@ -128,7 +123,7 @@ def forward_step(
         latent, enc_rec = enc_out[:, :z2].contiguous(), enc_out[:, z2:]
     mu, log_sigma = latent.chunk(2, dim=1)
     z = torch.addcmul(mu, log_sigma.exp(), noise)  # eq. 6
-    act_dec, c_dec, tanh_dec, h_dec = _lstm(torch.addmm(dec_rec, z, w.dec_z_w.t()), c_dec)  # eq. 7
+    act_dec, c_dec, tanh_dec, h_dec = lstm_step(torch.addmm(dec_rec, z, w.dec_z_w.t()), c_dec)  # eq. 7
     if last:
         dec_out = torch.addmm(w.dec_b[:heads], h_dec, w.dec_w[:heads].t())
         enc_pre = dec_rec = read_raw = None
@@ -146,12 +141,12 @@ def forward_step(
         scaled = patch.reshape(batch, ch, d.write_n, d.write_n) / params.intensity[:, None, None, None]
         scaled_fx = scaled @ fx[:, None]
         canvas = canvas + fy[:, None].transpose(-1, -2) @ scaled_fx  # eq. 8
-        write_kept = (write_raw, fx, fy, scaled, scaled_fx)
+        write_kept = (write_raw, torch.stack(params.as_tuple(), dim=1), fx, fy, scaled, scaled_fx)
     else:  # eq. 18
         canvas = canvas + patch.reshape(batch, ch, d.height, d.width)
     carry = (canvas, c_enc, c_dec, enc_pre, dec_rec, read_raw)
-    kept = (sig, reads, act_enc, tanh_enc, h_enc, act_dec, tanh_dec, h_dec, z, latent, *read_kept, *write_kept)
-    return carry, kept
+    kept = Kept(sig, reads, act_enc, tanh_enc, h_enc, act_dec, tanh_dec, h_dec, z, latent)
+    return carry, kept, (*read_kept, *write_kept)
 
 
 def backward_step(
@@ -167,8 +162,9 @@ def backward_step(
     c_enc_prev: Tensor,
     c_dec_prev: Tensor,
     read_raw: Tensor,
-    kept: tuple[Tensor, ...],
-    w: Weights,
+    kept: Kept,
+    attention_kept: tuple[Tensor, ...],
+    w: FusedWeights,
 ) -> tuple[Tensor, ...]:
     """One step of :func:`forward_step` in reverse.
 
@@ -179,12 +175,12 @@ def backward_step(
     without read attention.
     """
     batch, ch, z = x.shape[0], d.channels, d.z_dim
-    sig, reads, act_enc, tanh_enc, h_enc, act_dec, tanh_dec, h_dec, _, latent = kept[:10]
-    read_kept = kept[10:13] if d.read_n else ()
-    write_kept = kept[10 + len(read_kept) :]
+    sig, reads, act_enc, tanh_enc, _, act_dec, tanh_dec, _, _, latent = kept
+    read_kept = attention_kept[:4] if d.read_n else ()
+    write_kept = attention_kept[len(read_kept) :]
     if d.write_n:
-        write_raw, fx, fy, scaled, scaled_fx = write_kept
-        params = attention_params(write_raw, width=d.width, height=d.height, n=d.write_n)
+        write_raw, params, fx, fy, scaled, scaled_fx = write_kept
+        params = AttentionParams(*params.unbind(1))
         d_patch, d_write_raw = write_backward(d_canvas, scaled, scaled_fx, fx, fy, write_raw, params, n=d.write_n)
         d_heads = [d_patch.reshape(batch, -1), d_write_raw]
     else:
@@ -204,9 +200,9 @@ def backward_step(
     d_gates_enc, d_c_enc = _lstm_grad(d_h, d_c_enc, act_enc, c_enc_prev, tanh_enc)
     d_reads = d_gates_enc @ w.enc_read_w
     if d.read_n:
-        fx, fy, images_fx = read_kept
-        images = torch.cat([x, x - sig], dim=1)
-        params = attention_params(read_raw, width=d.width, height=d.height, n=d.read_n)
+        params, fx, fy, images_fx = read_kept
+        params = AttentionParams(*params.unbind(1))
+        images = torch.cat([x, x - sig], dim=1)  # recomputed: cheaper than keeping 2C images a step
         patches = reads.view(batch, 2 * ch, d.read_n, d.read_n)
         d_read_raw, d_x_hat = read_backward(
             d_reads.view_as(patches), images, images_fx, patches, fx, fy, read_raw, params,
@@ -248,7 +244,7 @@ class _UnrolledDraw(torch.autograd.Function):
         dec_state0: Tensor,
         *weights: Tensor,
     ) -> tuple[Tensor, ...]:
-        d, w = dims, Weights(*weights)
+        d, w = dims, FusedWeights(*weights)
         batch, z2, heads = x.shape[0], 2 * dims.z_dim, dims.heads
         rows = heads + 4 * d.dec_hidden
         step, _ = _step_functions(compile, x.device)
@@ -268,15 +264,15 @@ class _UnrolledDraw(torch.autograd.Function):
         kept, cells, read_raws, write_raws, canvases, latents = [], [carry[1:3]], [], [], [], []
         for t in range(d.num_steps):
             read_raws.append(carry[5])
-            carry, step_kept = step(d, t == d.num_steps - 1, x, *carry, noise[t], w)
-            latents.append(step_kept[9])
+            carry, step_kept, attention_kept = step(d, t == d.num_steps - 1, x, *carry, noise[t], w)
+            latents.append(step_kept.latent)
             if keep:
-                kept.extend(step_kept)
+                kept.extend((*step_kept, *attention_kept))
                 cells.append(carry[1:3])
             if record:
                 canvases.append(carry[0])
-                write_raws.append(step_kept[-5] if d.write_n else None)
-        ctx.dims, ctx.compile, ctx.kept_per_step = dims, compile, len(step_kept)
+                write_raws.append(attention_kept[-6] if d.write_n else None)
+        ctx.dims, ctx.compile, ctx.kept_per_step = dims, compile, len(step_kept) + len(attention_kept)
         if keep:  # through save_for_backward, so saved-tensor hooks see (and may offload) all of it
             ctx.save_for_backward(
                 x, noise, enc_state0, dec_state0, *weights, *(c for pair in cells for c in pair), *read_raws, *kept
@@ -297,11 +293,13 @@ class _UnrolledDraw(torch.autograd.Function):
         if not ctx.saved_tensors:
             raise RuntimeError("unrolled DRAW: forward ran without keeping activations for backward")
         x, noise, enc_state0, dec_state0, *rest = ctx.saved_tensors
-        w, rest = Weights(*rest[:6]), rest[6:]
+        w, rest = FusedWeights(*rest[:6]), rest[6:]
         cells = [rest[2 * s : 2 * s + 2] for s in range(steps + 1)]
         read_raws, rest = rest[2 * steps + 2 : 3 * steps + 2], rest[3 * steps + 2 :]
         size = ctx.kept_per_step
-        kept = [rest[size * t : size * (t + 1)] for t in range(steps)]
+        per_step = [rest[size * t : size * (t + 1)] for t in range(steps)]
+        cores = len(Kept._fields)
+        kept, attention_kept = [Kept(*k[:cores]) for k in per_step], [tuple(k[cores:]) for k in per_step]
         batch, z2 = x.shape[0], 2 * d.z_dim
         _, step_back = _step_functions(ctx.compile, x.device)
         d_canvas = torch.zeros_like(x) if d_logits is None else d_logits.contiguous()
@@ -309,14 +307,14 @@ class _UnrolledDraw(torch.autograd.Function):
             d_latents = noise.new_zeros(steps, batch, z2)
         d_c_enc, d_c_dec = x.new_zeros(batch, d.enc_hidden), x.new_zeros(batch, d.dec_hidden)
         d_next = None
-        grads = Weights(*(torch.zeros_like(t) for t in w))
+        grads = FusedWeights(*(torch.zeros_like(t) for t in w))
         chunk_steps, pending = max(1, ROWS_PER_PRODUCT // batch), []
         h_enc0, h_dec0 = enc_state0[0].expand(batch, -1), dec_state0[0].expand(batch, -1)
         for t in reversed(range(steps)):
             c_enc_prev, c_dec_prev = cells[t]
             d_canvas, d_c_enc, d_c_dec, d_next, d_head, d_latent = step_back(
                 d, t == steps - 1, x, d_canvas, d_c_enc, d_c_dec, d_next, d_latents[t], noise[t],
-                c_enc_prev, c_dec_prev, read_raws[t], tuple(kept[t]), w,
+                c_enc_prev, c_dec_prev, read_raws[t], kept[t], attention_kept[t], w,
             )  # fmt: skip
             pending.append((t, d_next, d_head, d_latent))
             if len(pending) == chunk_steps or t == 0:
@@ -340,7 +338,7 @@ ROWS_PER_PRODUCT = 4096
 
 
 def _add_weight_grads(
-    grads: Weights, chunk: list[tuple], kept: list, h_enc0: Tensor, h_dec0: Tensor, d: UnrolledDims
+    grads: FusedWeights, chunk: list[tuple], kept: list[Kept], h_enc0: Tensor, h_dec0: Tensor, d: UnrolledDims
 ) -> None:
     """Add the weight gradients of a chunk of steps ``(t, d_next, d_heads, d_latent)``, one product per block.
 
@@ -353,10 +351,10 @@ def _add_weight_grads(
     d_read, d_gates_dec, d_gates_enc = (torch.cat(parts) for parts in zip(*(c[1] for c in chunk), strict=True))
     d_heads = torch.cat([c[2][:, : heads - read_cols] for c in chunk])
     d_latent = torch.cat([c[3] for c in chunk])
-    h_enc = torch.cat([kept[t][4] for t in steps])
-    h_dec = torch.cat([kept[t][7] for t in steps])
-    h_enc_prev = torch.cat([kept[t - 1][4] if t else h_enc0 for t in steps])
-    h_dec_prev = torch.cat([kept[t - 1][7] if t else h_dec0 for t in steps])
+    h_enc = torch.cat([kept[t].h_enc for t in steps])
+    h_dec = torch.cat([kept[t].h_dec for t in steps])
+    h_enc_prev = torch.cat([kept[t - 1].h_enc if t else h_enc0 for t in steps])
+    h_dec_prev = torch.cat([kept[t - 1].h_dec if t else h_dec0 for t in steps])
     blocks = (
         (grads.dec_w[: heads - read_cols], grads.dec_b[: heads - read_cols], d_heads, h_dec),
         (grads.dec_w[heads - read_cols : heads], grads.dec_b[heads - read_cols : heads], d_read, h_dec_prev),
@@ -364,8 +362,8 @@ def _add_weight_grads(
         (grads.dec_w[gates_dec:], grads.dec_b[gates_dec:], d_gates_enc, h_dec_prev),
         (grads.enc_w[:z2], grads.enc_b[:z2], d_latent, h_enc),
         (grads.enc_w[z2:], grads.enc_b[z2:], d_gates_enc, h_enc_prev),
-        (grads.dec_z_w, None, d_gates_dec, torch.cat([kept[t][8] for t in steps])),
-        (grads.enc_read_w, None, d_gates_enc, torch.cat([kept[t][1] for t in steps])),
+        (grads.dec_z_w, None, d_gates_dec, torch.cat([kept[t].z for t in steps])),
+        (grads.enc_read_w, None, d_gates_enc, torch.cat([kept[t].reads for t in steps])),
     )
     for weight, bias, grad_out, inputs in blocks:
         weight.addmm_(grad_out.t(), inputs)
