@@ -13,6 +13,7 @@ from draw_lightning.models.attention import (
     filterbank,
     filterbanks,
     read_attentive,
+    tiled_window_bias,
     write_attentive,
 )
 
@@ -115,3 +116,35 @@ def test_gradcheck_read_and_write_through_attention_params():
         return read_attentive(x, fx, fy, p.intensity), write_attentive(patch, fx, fy, p.intensity)
 
     assert torch.autograd.gradcheck(read_then_write, (raw, x, patch), eps=1e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize(("n", "width", "height"), [(1, 28, 28), (2, 28, 28), (5, 28, 28), (12, 32, 32), (3, 40, 24)])
+def test_tiled_window_puts_one_filter_on_the_middle_of_each_tile(n, width, height):
+    """Inverting eqs. 21-24: filter centres at (k - 1/2) D/N, sigma = D/(2N), gamma = 1, D = max(A, B)."""
+    raw = tiled_window_bias(n=n, width=width, height=height).double()
+    params = attention_params(raw[None], width=width, height=height, n=n)
+    longest = max(width, height)
+    spacing = longest / n
+    offsets = torch.arange(1, n + 1, dtype=torch.float64) - n / 2 - 0.5
+    centres = params.center_x + offsets * params.stride
+    # pixel coordinates 1..A: tile k spans (k-1)D/N + 0.5 .. kD/N + 0.5 on the longer side
+    expected = (torch.arange(1, n + 1, dtype=torch.float64) - 0.5) * spacing + 0.5 + (width - longest) / 2
+    torch.testing.assert_close(centres, expected)
+    torch.testing.assert_close(params.variance, torch.tensor([(spacing / 2) ** 2], dtype=torch.float64))
+    torch.testing.assert_close(params.intensity, torch.ones(1, dtype=torch.float64))
+    if n == 2 and width == 28:  # the figures quoted in the README and the code
+        assert raw[3].item() == pytest.approx(math.log(28 / 54)) and raw[2].item() == pytest.approx(2 * math.log(7))
+
+
+def test_a_filter_off_the_image_still_reads_the_border_and_is_pulled_back_towards_ink():
+    """An eps-guarded sum gives a zero row and zero gradient here; exact normalisation does not."""
+    size = 28
+    image = torch.zeros(size, dtype=torch.float64)
+    image[20:24] = 1.0  # ink a few pixels inside the right border
+    center = torch.tensor([size + 30.0], dtype=torch.float64, requires_grad=True)  # 30 px off the image
+    row = filterbank(center, torch.ones(1, dtype=torch.float64), torch.tensor([36.0], dtype=torch.float64), n=1, size=size)
+    assert row.sum().item() == pytest.approx(1.0)
+    glimpse = row[0, 0] @ image
+    assert glimpse.item() > 1e-3
+    glimpse.backward()
+    assert center.grad.item() < 0  # more ink is read by moving left, back onto the image

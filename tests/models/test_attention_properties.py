@@ -1,10 +1,8 @@
 """Property tests of the attention filterbanks and read/write at extreme parameters.
 
-Row sums: a row is ``S / (S + eps)`` with ``S`` the sum of its Gaussian weights over the pixels.
-If some pixel lies within a few sigma of the filter centre, ``S`` is at least ~1e-3 and the row
-sums to 1 (to ``eps / S``). If the filter lies wholly outside the image, or is so narrow that it
-falls between pixel centres, every weight underflows (log-weights below -60 are set to exactly
-zero) and the row is exactly zero: that filter reads nothing and writes nothing.
+Row sums: each row is normalised exactly (the log-weights are shifted by the row's maximum
+before exp), so every row sums to 1 for any window: a filter centred wholly outside the image,
+or so narrow that it falls between pixel centres, reads and writes the nearest pixels.
 """
 
 from __future__ import annotations
@@ -36,18 +34,6 @@ def cases(draw):
     return width, height, channels, n, raw
 
 
-def row_sum_expectation(params, *, n: int, size: int, axis: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """(rows that must sum to 1, rows that must be exactly 0), from float64 weights."""
-    center = getattr(params, f"center_{axis}").double()
-    stride, variance = params.stride.double(), params.variance.double()
-    offsets = torch.arange(1, n + 1, dtype=torch.float64) - n / 2 - 0.5
-    mu = center[:, None] + offsets * stride[:, None]
-    pixels = torch.arange(1, size + 1, dtype=torch.float64)
-    log_weight = -((pixels - mu[..., None]) ** 2) / (2 * variance[:, None, None])
-    best = log_weight.max(-1).values
-    return best > math.log(1e-3), best < -61
-
-
 def check_case(width, height, channels, n, raw, dtype, tolerance) -> None:
     raw = torch.tensor(raw, dtype=dtype, requires_grad=True)
     images = torch.rand(raw.shape[0], channels, height, width, dtype=dtype, requires_grad=True)
@@ -65,10 +51,8 @@ def check_case(width, height, channels, n, raw, dtype, tolerance) -> None:
 
     for bank, size, axis in ((fx, width, "x"), (fy, height, "y")):
         sums = bank.double().sum(-1)
-        ones, zeros = row_sum_expectation(params, n=n, size=size, axis=axis)
-        assert torch.allclose(sums[ones], torch.ones_like(sums[ones]), atol=tolerance)
-        assert (sums[zeros] == 0).all()
-        assert (sums <= 1 + tolerance).all() and (sums >= 0).all()
+        assert bank.shape[-1] == size and (bank >= 0).all()
+        assert torch.allclose(sums, torch.ones_like(sums), atol=tolerance), f"axis {axis}: row sums {sums}"
 
 
 @settings(max_examples=100, deadline=None)

@@ -19,6 +19,8 @@ class NetConfig:
     write_attention: bool = True
     read_n: int = 2
     write_n: int = 5
+    # tile: attention grids start tiling the image | paper: the literal zero bias (collapses on MNIST)
+    window_init: str = "tile"
     # Speed/memory options of the same model (benchmarks/README.md has the measurements).
     compile_step: bool = False
     checkpoint_steps: bool = False
@@ -26,6 +28,8 @@ class NetConfig:
     def __post_init__(self) -> None:
         for name in ("num_steps", "enc_hidden", "dec_hidden", "z_dim", "read_n", "write_n"):
             at_least("model.net", name, getattr(self, name), 1)
+        if self.window_init not in ("tile", "paper"):
+            raise ValueError(f"model.net.window_init must be tile or paper, got {self.window_init!r}")
 
 
 @dataclass

@@ -8,6 +8,7 @@ Gaussian filter normalised over the pixels. The same filters are used on every c
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -15,6 +16,7 @@ from torch import Tensor
 
 __all__ = [
     "AttentionParams",
+    "tiled_window_bias",
     "attention_params",
     "filterbank",
     "filterbanks",
@@ -27,10 +29,9 @@ __all__ = [
 LOG_VARIANCE_LIMIT = 10.0
 LOG_STRIDE_LIMIT = 10.0
 LOG_INTENSITY_LIMIT = 10.0
-# exp(-60) ~ 9e-27: filter weights below it are set to exactly zero, which keeps denormal
-# floats (products below 1.2e-38) out of read/write and their gradients.
+# exp(-60) ~ 9e-27: filter weights below it (relative to the row's largest) are set to exactly
+# zero, which keeps denormal floats (products below 1.2e-38) out of read/write and their gradients.
 _MIN_LOG_WEIGHT = -60.0
-FILTER_EPS = 1e-8
 assert LOG_VARIANCE_LIMIT == LOG_STRIDE_LIMIT == LOG_INTENSITY_LIMIT, "attention_params bounds them together"
 _LOG_LIMIT = LOG_VARIANCE_LIMIT
 
@@ -80,17 +81,39 @@ def filterbank(center: Tensor, stride: Tensor, variance: Tensor, *, n: int, size
     """One axis of the filterbank (eqs. 19, 25-26): ``(..., n, size)`` for fields ``(...)``, rows sum to 1.
 
     Filter ``i = 1..n`` is centred at ``center + (i - n/2 - 0.5) * stride``, so the grid is
-    centred on ``center``; pixel coordinates run 1..size. Normalised over pixels with an
-    epsilon guard, so a filter that falls wholly outside the image gives a zero row.
+    centred on ``center``; pixel coordinates run 1..size. Each row is normalised exactly, as the
+    paper's Z_X, Z_Y: the log-weights are shifted by their row maximum first, so a filter centred
+    off the image reads and writes the nearest pixels (softly, by its sigma) and keeps a gradient
+    that can pull it back, instead of the zero row of an ``eps``-guarded sum.
     """
     offsets = torch.arange(1, n + 1, device=center.device, dtype=center.dtype) - n / 2 - 0.5
     mu = center[..., None] + offsets * stride[..., None]  # (..., n)
     pixels = torch.arange(1, size + 1, device=center.device, dtype=center.dtype)
     log_weight = (pixels - mu[..., None]).square() / (-2 * variance[..., None, None])
+    # The shift cancels in the normalisation (no gradient through it); afterwards the largest
+    # weight of each row is exp(0) = 1, so the sum never underflows.
+    log_weight = log_weight - log_weight.amax(-1, keepdim=True).detach()
     # exp() of inputs far below -87 (results that underflow) takes a slow path on x86, ~10x
     # (benchmarks/README.md): clamp first; the cut weights are zeroed by where() either way.
     weight = torch.where(log_weight > _MIN_LOG_WEIGHT, torch.exp(log_weight.clamp_min(_MIN_LOG_WEIGHT)), 0.0)
-    return weight / (weight.sum(-1, keepdim=True) + FILTER_EPS)
+    return weight / weight.sum(-1, keepdim=True)
+
+
+def tiled_window_bias(*, n: int, width: int, height: int) -> Tensor:
+    """Raw window ``(g~_X, g~_Y, log sigma^2, log delta~, log gamma)`` whose N x N grid tiles the image.
+
+    Inverts eqs. 21-24 for: centre g = image centre (g~ = 0); stride delta = D / N with
+    D = max(A, B), so the N filter centres sit at the middles of N equal tiles of the longer side;
+    sigma = delta / 2, so neighbouring filters meet at one sigma; gamma = 1. Hence
+    log delta~ = ln(D (N - 1) / (N (D - 1))) (0 for N = 1, whose stride multiplies nothing) and
+    log sigma^2 = 2 ln(D / (2N)). Used as the window's initial bias (``window_init="tile"``): the
+    paper's zero bias puts a 2x2 grid on the border pixels with sigma 1, where MNIST and
+    Quick, Draw! are blank, and training then pushes it off the image (README, deviations).
+    """
+    longest = max(width, height)
+    log_stride_scale = math.log(longest * (n - 1) / (n * (longest - 1))) if n > 1 and longest > 1 else 0.0
+    log_variance = 2 * math.log(longest / (2 * n))
+    return torch.tensor([0.0, 0.0, log_variance, log_stride_scale, 0.0], dtype=torch.float64)
 
 
 def filterbanks(params: AttentionParams, *, n: int, width: int, height: int) -> tuple[Tensor, Tensor]:

@@ -21,13 +21,17 @@ from draw_lightning.models.attention import (
     attention_params,
     filterbanks,
     read_attentive,
+    tiled_window_bias,
     write_attentive,
 )
 from draw_lightning.models.compile import compiled_or_eager
 from draw_lightning.models.fused import FusedWeights, fuse_weights, lstm_update
 from draw_lightning.models.unrolled import UnrolledDims, unrolled_draw
 
-__all__ = ["DRAW", "DrawOutput", "DrawTrace", "kl_standard_normal"]
+__all__ = ["DRAW", "WINDOW_INITS", "DrawOutput", "DrawTrace", "kl_standard_normal"]
+
+# Initial bias of the attention windows: the grid tiling the image, or the paper's zero bias.
+WINDOW_INITS = ("tile", "paper")
 
 
 def kl_standard_normal(mu: Tensor, log_sigma: Tensor) -> Tensor:
@@ -84,7 +88,9 @@ class DRAW(nn.Module):
     ``image_shape`` is ``(C, B, A)``. ``read_n``/``write_n`` are the attention grid sizes N,
     used only when ``read_attention``/``write_attention`` is on. ``compile_step``: run each step
     through ``torch.compile`` (eager if no compiler); ``checkpoint_steps``: recompute each step in
-    backward instead of keeping its activations (for large images or T).
+    backward instead of keeping its activations (for large images or T). ``window_init``:
+    ``"tile"`` starts each attention grid tiling the image (:func:`tiled_window_bias`; without it
+    training on MNIST or Quick, Draw! collapses to the data mean), ``"paper"`` the literal zero bias.
     """
 
     def __init__(
@@ -99,10 +105,13 @@ class DRAW(nn.Module):
         write_attention: bool = True,
         read_n: int = 2,
         write_n: int = 5,
+        window_init: str = "tile",
         compile_step: bool = False,
         checkpoint_steps: bool = False,
     ) -> None:
         super().__init__()
+        if window_init not in WINDOW_INITS:
+            raise ValueError(f"DRAW: window_init must be one of {', '.join(WINDOW_INITS)}, got {window_init!r}")
         channels, height, width = (int(s) for s in image_shape)
         for name, value in dict(
             channels=channels,
@@ -137,6 +146,11 @@ class DRAW(nn.Module):
         self.read_window = nn.Linear(dec_hidden, 5) if read_attention else None
         self.write_window = nn.Linear(dec_hidden, 5) if write_attention else None
         self.write_patch = nn.Linear(dec_hidden, channels * write_n * write_n if write_attention else pixels)
+        for window, n in ((self.read_window, read_n), (self.write_window, write_n)):
+            if window is not None:
+                with torch.no_grad():
+                    tiled = tiled_window_bias(n=n, width=width, height=height)
+                    window.bias.copy_(tiled if window_init == "tile" else torch.zeros_like(tiled))
 
         # Learned initial canvas and LSTM states (paper, section 2).
         self.canvas0 = nn.Parameter(torch.zeros(channels, height, width))

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from draw_lightning.models.attention import FILTER_EPS, LOG_INTENSITY_LIMIT, LOG_STRIDE_LIMIT, LOG_VARIANCE_LIMIT
+from draw_lightning.models.attention import LOG_INTENSITY_LIMIT, LOG_STRIDE_LIMIT, LOG_VARIANCE_LIMIT
 from draw_lightning.models.draw import DrawOutput
 
 __all__ = ["BaselineDRAW"]
@@ -73,8 +73,7 @@ class BaselineDRAW(nn.Module):
         grid = torch.arange(0, n, dtype=g.dtype, device=g.device).view(1, -1)
         mu = g + (grid + 1 - n / 2 - 0.5) * delta  # (batch, n)
         a = torch.arange(1, size + 1, dtype=g.dtype, device=g.device).view(1, 1, -1)
-        f = torch.exp(-torch.square(a - mu.unsqueeze(-1)) / (2 * var.unsqueeze(-1)))
-        return f / (f.sum(-1, keepdim=True) + FILTER_EPS)
+        return torch.softmax(-torch.square(a - mu.unsqueeze(-1)) / (2 * var.unsqueeze(-1)), dim=-1)
 
     def _read(self, x: Tensor, x_hat: Tensor, h_dec: Tensor) -> Tensor:
         batch = x.shape[0]
