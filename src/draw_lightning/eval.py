@@ -4,7 +4,8 @@ Tests a checkpoint on its dataset's test split: negative ELBO (nats per image, a
 dimension for RGB), L^x, L^z, and the IWAE bound on -log p(x) with K samples; writes the metrics
 to ``metrics.json`` in the run folder and to the loggers. With no ``data=`` given, the
 datamodule of the training run is rebuilt from the checkpoint (its ``data_dir`` replaced by
-this run's ``paths.data_dir``).
+this run's ``paths.data_dir``). ``ckpt_path`` is a Lightning checkpoint, a weights-only file,
+``last`` or ``pretrained:NAME`` (shipped weights, see :mod:`draw_lightning.pretrained`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tqdm import tqdm
 from draw_lightning.configs import CONFIG_DIR, setup_hydra, validate
 from draw_lightning.models import DRAW, iwae_nll, nats_to_bits_per_dim
 from draw_lightning.modules import DRAWLitModule
+from draw_lightning.pretrained import load_module
 from draw_lightning.utils.checkpoints import resolve_ckpt_path
 from draw_lightning.utils.instantiate import instantiate_collection
 from draw_lightning.utils.runtime import apply_runtime_settings
@@ -85,11 +87,12 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     apply_runtime_settings(flush_denormal=cfg.extras.flush_denormal, reuse_freed_memory=cfg.extras.reuse_freed_memory)
     L.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
-    ckpt_path = resolve_ckpt_path(cfg.ckpt_path, runs_root=Path(cfg.paths.log_dir) / "train", exclude=output_dir)
-    # map_location cpu: a checkpoint trained on GPU evaluates on a CPU-only machine.
-    checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-    model = DRAWLitModule.load_from_checkpoint(ckpt_path, map_location="cpu")
-    datamodule = build_datamodule(cfg, checkpoint.get("data_config"))
+    ckpt_path = resolve_ckpt_path(
+        cfg.ckpt_path, runs_root=Path(cfg.paths.log_dir) / "train", exclude=output_dir, allow_pretrained=True
+    )
+    # Loaded on the CPU: a checkpoint trained on GPU evaluates on a CPU-only machine.
+    model = load_module(ckpt_path)
+    datamodule = build_datamodule(cfg, model.data_config)
     if tuple(datamodule.image_shape) != tuple(model.net.image_shape):
         raise ValueError(
             f"{ckpt_path} was trained on images of shape {model.net.image_shape}, "

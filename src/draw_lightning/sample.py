@@ -3,6 +3,8 @@
 Writes in its run folder ``samples.png`` (final canvases of ``n`` prior samples),
 ``sequence.png`` (rows = samples, columns = time steps, write boxes) and ``generation.gif``
 (one frame per step). Runs on the CPU whatever device the checkpoint was trained on.
+``ckpt_path`` is a Lightning checkpoint, a weights-only file, ``last`` or ``pretrained:NAME``
+(shipped weights, see :mod:`draw_lightning.pretrained`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from omegaconf import DictConfig
 
 from draw_lightning.callbacks.media import log_gif, log_image
 from draw_lightning.configs import CONFIG_DIR, setup_hydra
-from draw_lightning.modules import DRAWLitModule
+from draw_lightning.pretrained import load_module
 from draw_lightning.utils.checkpoints import resolve_ckpt_path
 from draw_lightning.utils.instantiate import instantiate_collection
 from draw_lightning.utils.runtime import apply_runtime_settings
@@ -47,8 +49,10 @@ def sample(cfg: DictConfig) -> dict[str, Path]:
     check_sample_config(cfg)
     apply_runtime_settings(flush_denormal=cfg.extras.flush_denormal, reuse_freed_memory=cfg.extras.reuse_freed_memory)
     output_dir = Path(cfg.paths.output_dir)
-    ckpt_path = resolve_ckpt_path(cfg.ckpt_path, runs_root=Path(cfg.paths.log_dir) / "train", exclude=output_dir)
-    model = DRAWLitModule.load_from_checkpoint(ckpt_path, map_location="cpu").eval()
+    ckpt_path = resolve_ckpt_path(
+        cfg.ckpt_path, runs_root=Path(cfg.paths.log_dir) / "train", exclude=output_dir, allow_pretrained=True
+    )
+    model = load_module(ckpt_path).eval()
     figures = generation_figures(
         model.net,
         num_samples=cfg.n,

@@ -142,7 +142,8 @@ def test_a_filter_off_the_image_still_reads_the_border_and_is_pulled_back_toward
     image = torch.zeros(size, dtype=torch.float64)
     image[20:24] = 1.0  # ink a few pixels inside the right border
     center = torch.tensor([size + 30.0], dtype=torch.float64, requires_grad=True)  # 30 px off the image
-    row = filterbank(center, torch.ones(1, dtype=torch.float64), torch.tensor([36.0], dtype=torch.float64), n=1, size=size)
+    one, variance = torch.ones(1, dtype=torch.float64), torch.tensor([36.0], dtype=torch.float64)
+    row = filterbank(center, one, variance, n=1, size=size)
     assert row.sum().item() == pytest.approx(1.0)
     glimpse = row[0, 0] @ image
     assert glimpse.item() > 1e-3

@@ -9,6 +9,7 @@ from draw_lightning.callbacks.numerics import NonFiniteGuard
 from draw_lightning.callbacks.preemption import CheckpointOnSigterm
 from draw_lightning.callbacks.rng_state import RNGStateCheckpoint
 from draw_lightning.callbacks.runtime_settings import RuntimeSettings
+from draw_lightning.callbacks.wall_clock import WallClock
 from draw_lightning.callbacks.wandb_run_id import WandbRunIdSaver
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "NonFiniteGuard",
     "RNGStateCheckpoint",
     "RuntimeSettings",
+    "WallClock",
     "WandbRunIdSaver",
 ]

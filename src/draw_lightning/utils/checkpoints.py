@@ -1,4 +1,5 @@
-"""Finding checkpoints: ``ckpt_path=last`` means the newest ``last.ckpt`` of a task's runs."""
+"""Finding checkpoints: ``ckpt_path=last`` means the newest ``last.ckpt`` of a task's runs, and
+``ckpt_path=pretrained:NAME`` the weights shipped as ``draw_lightning/pretrained/NAME.pt``."""
 
 from __future__ import annotations
 
@@ -7,14 +8,26 @@ from pathlib import Path
 __all__ = ["resolve_ckpt_path"]
 
 
-def resolve_ckpt_path(ckpt_path: str | None, *, runs_root: Path, exclude: Path | None = None) -> str | None:
-    """A checkpoint path to resume from, or None.
+def resolve_ckpt_path(
+    ckpt_path: str | None, *, runs_root: Path, exclude: Path | None = None, allow_pretrained: bool = False
+) -> str | None:
+    """A checkpoint path to load or resume from, or None.
 
     ``last`` searches ``runs_root`` (recursively) for ``checkpoints/last.ckpt`` and takes the
-    most recently written one, skipping the current run's folder ``exclude``.
+    most recently written one, skipping the current run's folder ``exclude``. ``pretrained:NAME``
+    (only with ``allow_pretrained``: weights-only files cannot resume training) is the shipped file.
     """
     if ckpt_path is None:
         return None
+    if str(ckpt_path).startswith("pretrained:"):
+        if not allow_pretrained:
+            raise ValueError(
+                f"ckpt_path={ckpt_path}: pretrained weights hold no optimiser state or training progress, "
+                "so training cannot resume from them; use them in sample or eval"
+            )
+        from draw_lightning.pretrained import resolve_pretrained
+
+        return str(resolve_pretrained(str(ckpt_path)))
     if str(ckpt_path) != "last":
         path = Path(ckpt_path).expanduser()
         if not path.is_file():
