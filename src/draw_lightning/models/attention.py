@@ -99,21 +99,26 @@ def filterbank(center: Tensor, stride: Tensor, variance: Tensor, *, n: int, size
     return weight / weight.sum(-1, keepdim=True)
 
 
-def tiled_window_bias(*, n: int, width: int, height: int) -> Tensor:
+def tiled_window_bias(*, n: int, width: int, height: int, write: bool = False) -> Tensor:
     """Raw window ``(g~_X, g~_Y, log sigma^2, log delta~, log gamma)`` whose N x N grid tiles the image.
 
     Inverts eqs. 21-24 for: centre g = image centre (g~ = 0); stride delta = D / N with
     D = max(A, B), so the N filter centres sit at the middles of N equal tiles of the longer side;
-    sigma = delta / 2, so neighbouring filters meet at one sigma; gamma = 1. Hence
+    sigma = delta / 2, so neighbouring filters meet at one sigma. Hence
     log delta~ = ln(D (N - 1) / (N (D - 1))) (0 for N = 1, whose stride multiplies nothing) and
-    log sigma^2 = 2 ln(D / (2N)). Used as the window's initial bias (``window_init="tile"``): the
-    paper's zero bias puts a 2x2 grid on the border pixels with sigma 1, where MNIST and
-    Quick, Draw! are blank, and training then pushes it off the image (README, deviations).
+    log sigma^2 = 2 ln(D / (2N)). A read keeps gamma = 1 (each glimpse is a local mean of x). A
+    write (eq. 29) spreads a patch entry over ~2 pi sigma^2 pixels, so with gamma = 1 it adds only
+    1 / (2 pi sigma^2) to the canvas (1/49 for 5x5 on 28x28); gamma = 1 / (2 pi sigma^2) makes a
+    unit entry add ~1 at its filter's centre, as a full-image write does.
+    Used as the window's initial bias (``window_init="tile"``): the paper's zero bias puts a 2x2
+    read grid on the border pixels with sigma 1, where MNIST and Quick, Draw! are blank, and
+    training then pushes it off the image (README, deviations).
     """
     longest = max(width, height)
     log_stride_scale = math.log(longest * (n - 1) / (n * (longest - 1))) if n > 1 and longest > 1 else 0.0
     log_variance = 2 * math.log(longest / (2 * n))
-    return torch.tensor([0.0, 0.0, log_variance, log_stride_scale, 0.0], dtype=torch.float64)
+    log_intensity = -math.log(2 * math.pi) - log_variance if write else 0.0
+    return torch.tensor([0.0, 0.0, log_variance, log_stride_scale, log_intensity], dtype=torch.float64)
 
 
 def filterbanks(params: AttentionParams, *, n: int, width: int, height: int) -> tuple[Tensor, Tensor]:

@@ -146,10 +146,10 @@ class DRAW(nn.Module):
         self.read_window = nn.Linear(dec_hidden, 5) if read_attention else None
         self.write_window = nn.Linear(dec_hidden, 5) if write_attention else None
         self.write_patch = nn.Linear(dec_hidden, channels * write_n * write_n if write_attention else pixels)
-        for window, n in ((self.read_window, read_n), (self.write_window, write_n)):
+        for window, n, write in ((self.read_window, read_n, False), (self.write_window, write_n, True)):
             if window is not None:
                 with torch.no_grad():
-                    tiled = tiled_window_bias(n=n, width=width, height=height)
+                    tiled = tiled_window_bias(n=n, width=width, height=height, write=write)
                     window.bias.copy_(tiled if window_init == "tile" else torch.zeros_like(tiled))
 
         # Learned initial canvas and LSTM states (paper, section 2).
