@@ -29,6 +29,9 @@ DATA_DIR = Path(os.environ.get("DRAW_DATA_DIR") or REPO_ROOT.parent / "shared" /
 os.environ["DRAW_DATA_DIR"] = str(DATA_DIR)
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
+# trainer=auto (train's default) runs one process per core on a CPU-only machine; tests that want
+# several processes ask for trainer=ddp_sim.
+os.environ["DRAW_CPU_PROCESSES"] = "1"
 
 # One thread per process: on a loaded 2-core machine two OpenMP threads spin against other
 # processes and a small DRAW step takes seconds instead of a fraction of one.

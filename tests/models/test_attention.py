@@ -136,6 +136,20 @@ def test_tiled_window_puts_one_filter_on_the_middle_of_each_tile(n, width, heigh
         assert raw[3].item() == pytest.approx(math.log(28 / 54)) and raw[2].item() == pytest.approx(2 * math.log(7))
 
 
+@pytest.mark.parametrize(("n", "size"), [(5, 28), (12, 32), (3, 60)])
+def test_tiled_write_window_adds_about_one_at_each_filter_centre(n, size):
+    """gamma = 1 / (2 pi sigma^2): a unit patch writes ~1 to the canvas logit where a filter is centred."""
+    raw = tiled_window_bias(n=n, width=size, height=size, write=True).double()
+    params = attention_params(raw[None], width=size, height=size, n=n)
+    fx, fy = filterbanks(params, n=n, width=size, height=size)
+    one_entry = torch.zeros(1, 1, n, n, dtype=torch.float64)
+    one_entry[..., n // 2, n // 2] = 1.0
+    written = write_attentive(one_entry, fx, fy, params.intensity)
+    assert written.max().item() == pytest.approx(1.0, rel=0.1)
+    # the read window of the same grid keeps gamma = 1: a glimpse is a local mean of the image
+    assert tiled_window_bias(n=n, width=size, height=size)[4].item() == 0.0
+
+
 def test_a_filter_off_the_image_still_reads_the_border_and_is_pulled_back_towards_ink():
     """An eps-guarded sum gives a zero row and zero gradient here; exact normalisation does not."""
     size = 28

@@ -46,15 +46,16 @@ def test_first_read_of_a_real_batch_carries_ink(mnist_batch) -> None:
 def test_short_training_of_draw_attn_leaves_the_data_mean_plateau(
     seed, compose_train, make_trainer, mnist_batch, tmp_path
 ) -> None:
-    """KL above 1 nat per image after 250 Adam steps at T=16 (a collapsed model stays at ~0)."""
+    """KL above 1 nat per image after 150 Adam steps of draw_attn at T=16.
+
+    Measured at this point: the tiled start is at KL ~3 and still rising; the paper's zero-bias
+    start (``model.net.window_init=paper``) is at ~0.1 and stays on the plateau.
+    """
     cfg = compose_train(
         [
             "model=draw_attn",
             "data=binarized_mnist",
             "model.net.num_steps=16",
-            "model.net.enc_hidden=128",
-            "model.net.dec_hidden=128",
-            "model.net.z_dim=10",
             f"seed={seed}",
         ]
     )
@@ -62,7 +63,7 @@ def test_short_training_of_draw_attn_leaves_the_data_mean_plateau(
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model, image_shape=datamodule.image_shape)
     trainer = make_trainer(
-        tmp_path, max_steps=250, limit_val_batches=0, logger=False, enable_checkpointing=False, gradient_clip_val=10.0
+        tmp_path, max_steps=150, limit_val_batches=0, logger=False, enable_checkpointing=False, gradient_clip_val=10.0
     )
     trainer.fit(model, datamodule=datamodule)
     with torch.no_grad():

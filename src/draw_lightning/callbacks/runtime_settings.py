@@ -5,7 +5,7 @@ from __future__ import annotations
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 
-from draw_lightning.utils.runtime import apply_runtime_settings
+from draw_lightning.utils.runtime import apply_runtime_settings, die_with_parent
 
 __all__ = ["RuntimeSettings"]
 
@@ -23,3 +23,4 @@ class RuntimeSettings(Callback):
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         apply_runtime_settings(flush_denormal=self.flush_denormal, reuse_freed_memory=self.reuse_freed_memory)
+        die_with_parent()  # a spawned rank ends with its launcher instead of running on orphaned

@@ -34,6 +34,27 @@ def multirun_group(mode: RunMode | str, task_name: str, sweep_dir: str) -> str |
     return f"{task_name}-{Path(sweep_dir).name}"
 
 
+def auto_devices(field: str) -> int | str:
+    """``devices`` or ``strategy`` of ``trainer=auto``: the GPU(s) when there are any, else CPU processes.
+
+    Small DRAW steps on a CPU spend much of their time in per-operation overhead that a second
+    intra-op thread does not share: two one-thread DDP processes train ~1.9x faster than one
+    process with two threads (benchmarks/README.md). ``DRAW_CPU_PROCESSES`` sets the number of
+    processes (default: 2 on a machine with 2 or more cores; the tests set 1).
+    """
+    import torch
+
+    if torch.cuda.is_available():
+        return "auto"
+    processes = int(os.environ.get("DRAW_CPU_PROCESSES") or min(2, os.cpu_count() or 1))
+    if processes < 1:
+        raise ValueError(f"DRAW_CPU_PROCESSES must be an integer >= 1, got {processes}")
+    if field == "devices":
+        return processes
+    # spawned, so the Hydra command is not re-run in each process
+    return "ddp_spawn" if processes > 1 else "auto"
+
+
 def setup_hydra() -> None:
     """Register schemas and the resolvers used by ``conf/``.
 
@@ -42,6 +63,7 @@ def setup_hydra() -> None:
     ``cwd`` is the directory the command started in: unlike ``${hydra:runtime.cwd}`` it
     resolves before Hydra's job config exists, as a multirun's sweep folder must.
     ``multirun_group`` names the group of a sweep's runs (``run_group`` in ``train.yaml``).
+    ``auto_devices`` chooses devices and strategy of ``trainer=auto`` (:func:`auto_devices`).
     """
     register_configs()
     if not OmegaConf.has_resolver("cwd"):
@@ -50,6 +72,8 @@ def setup_hydra() -> None:
         OmegaConf.register_new_resolver("pid", lambda: str(os.getpid()), use_cache=True)
     if not OmegaConf.has_resolver("multirun_group"):
         OmegaConf.register_new_resolver("multirun_group", multirun_group)
+    if not OmegaConf.has_resolver("auto_devices"):
+        OmegaConf.register_new_resolver("auto_devices", auto_devices, use_cache=True)
 
 
 CONFIG_DIR = config_dir()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import lightning as L
@@ -145,6 +146,8 @@ class DRAWLitModule(L.LightningModule):
         optimizer = build_optimizer(self.parameters(), **opt_cfg)
         if not self.hparams.scheduler:
             return optimizer
-        max_steps = self.trainer.max_steps if self._trainer is not None else -1
+        # The run's optimizer steps: max_steps, or what max_epochs, limits and processes make of it.
+        steps = self.trainer.estimated_stepping_batches if self._trainer is not None else math.inf
+        max_steps = int(steps) if math.isfinite(steps) else -1
         scheduler = build_scheduler(optimizer, max_steps=max_steps, **dict(self.hparams.scheduler))
         return optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}

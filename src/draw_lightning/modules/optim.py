@@ -36,7 +36,8 @@ def build_scheduler(
 ) -> dict[str, Any] | None:
     """A Lightning ``lr_scheduler`` dict, or None for ``name: none``.
 
-    ``cosine`` anneals per step over ``t_max`` (default ``max_steps``); ``step`` and
+    ``cosine`` anneals per step over ``t_max`` (default ``max_steps``: the run's optimizer steps,
+    from ``trainer.max_steps`` or ``max_epochs``); ``step`` and
     ``exponential`` decay per epoch; ``plateau`` watches ``val/loss``.
     """
     sched = torch.optim.lr_scheduler
@@ -44,8 +45,11 @@ def build_scheduler(
         return None
     if name == "cosine":
         t_max = t_max or max_steps
-        if t_max is None or t_max < 1:
-            raise ValueError("model.scheduler.t_max must be set (>= 1) for cosine when trainer.max_steps is not")
+        if t_max is None or not 1 <= t_max < 2**31:
+            raise ValueError(
+                "model.scheduler.t_max must be set (>= 1) for cosine when the trainer sets neither max_steps "
+                f"nor max_epochs (got t_max={t_max})"
+            )
         return {"scheduler": sched.CosineAnnealingLR(optimizer, T_max=t_max, eta_min=eta_min), "interval": "step"}
     if name == "step":
         return {"scheduler": sched.StepLR(optimizer, step_size=step_size, gamma=gamma), "interval": "epoch"}

@@ -5,13 +5,18 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import multiprocessing
+import os
 import platform
+import signal
 
 import torch
 
-__all__ = ["apply_runtime_settings", "keep_freed_memory"]
+__all__ = ["apply_runtime_settings", "die_with_parent", "keep_freed_memory"]
 
 log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1  # prctl.h
 
 # glibc mallopt() parameters (malloc.h).
 _M_TRIM_THRESHOLD = -1
@@ -44,3 +49,20 @@ def keep_freed_memory() -> bool:
     return bool(libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)) and bool(
         libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
     )
+
+
+def die_with_parent(signum: int = signal.SIGTERM) -> bool:
+    """In a spawned worker (``ddp_spawn`` rank), have Linux send ``signum`` when the parent dies.
+
+    Without it, killing the launching process (``kill PID``, a job manager) leaves the ranks
+    running on, orphaned, each holding a core. Returns False outside Linux or in a main process.
+    """
+    if platform.system() != "Linux" or multiprocessing.parent_process() is None:
+        return False
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0) != 0:
+        return False
+    # The parent may have died before the call: then nobody will send the signal.
+    if multiprocessing.parent_process().pid != os.getppid():
+        os.kill(os.getpid(), signum)
+    return True
