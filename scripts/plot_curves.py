@@ -357,6 +357,42 @@ def read_curves(path: str | Path, label: str | None = None) -> Curves:
     )
 
 
+def merge_curves(parts: Sequence[Curves]) -> Curves:
+    """One run from the logs of its parts (a run and its resumptions), by step; a step logged by
+    several parts keeps the later part's value. The wall clock continues across parts (WallClock
+    keeps it in the checkpoint), so times are merged as they are."""
+    if len(parts) == 1:
+        return parts[0]
+    has_time = all(p.has_time for p in parts)
+
+    def merged(prefix: str) -> list[np.ndarray]:
+        rows: dict[float, tuple[float, float, float]] = {}
+        for part in parts:
+            steps = getattr(part, f"{prefix}_step")
+            times = getattr(part, f"{prefix}_time") if has_time else np.full(len(steps), math.nan)
+            losses, kls = getattr(part, f"{prefix}_loss"), getattr(part, f"{prefix}_kl")
+            for step, loss, kl, t in zip(steps, losses, kls, times, strict=True):
+                rows[float(step)] = (loss, kl, t)
+        ordered = sorted(rows)
+        table = np.array([[s, *rows[s]] for s in ordered], dtype=float).reshape(-1, 4)
+        return [table[:, i] for i in range(4)]
+
+    train_step, train_loss, train_kl, train_time = merged("train")
+    val_step, val_loss, val_kl, val_time = merged("val")
+    return Curves(
+        label=parts[0].label,
+        path=parts[-1].path,
+        train_step=train_step,
+        train_loss=train_loss,
+        train_kl=train_kl,
+        train_time=train_time if has_time else None,
+        val_step=val_step,
+        val_loss=val_loss,
+        val_kl=val_kl,
+        val_time=val_time if has_time else None,
+    )
+
+
 def plot_curves(
     runs: Sequence[Curves],
     out: str | Path,
@@ -436,7 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="LABEL=PATH",
-        help="a run folder, metrics.csv or .wandb file with its legend label (repeatable)",
+        help="a run folder, metrics.csv or .wandb file with its legend label (repeatable; a label given "
+        "again adds a resumed part of the same run, e.g. a run resumed into a new folder)",
     )
     parser.add_argument("--out", required=True, type=Path, help="the PNG to write")
     parser.add_argument("--title", default=None, help="figure title")
@@ -451,16 +488,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not specs:
         parser.error("give at least one run: a PATH or --run LABEL=PATH")
     try:
-        runs = []
+        parts: dict[str, list[Curves]] = {}
         for label, path in specs:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", NoWallTimeWarning)
-                runs.append(read_curves(path, label))
+                curves = read_curves(path, label)
+                parts.setdefault(curves.label, []).append(curves)
             for warning in caught:
                 if issubclass(warning.category, NoWallTimeWarning):
                     print(f"warning: {warning.message}", file=sys.stderr)
                 else:
                     warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+        runs = [merge_curves(p) for p in parts.values()]
         out = plot_curves(runs, args.out, title=args.title, ylim_loss=args.ylim_loss)
     except CurvesError as err:
         print(f"error: {err}", file=sys.stderr)

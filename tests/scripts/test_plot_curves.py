@@ -343,3 +343,20 @@ def test_wandb_curves_of_a_real_run_equal_its_csv_curves(tiny_run, tmp_path):
     out = tmp_path / "curves.png"
     assert pc.main([str(only_wandb), "--run", f"csv={tiny_run}", "--out", str(out)]) == 0
     assert out.is_file()
+
+
+def test_a_label_given_twice_merges_a_run_and_its_resumption(tmp_path) -> None:
+    """The resumed part wins where both logged a step; steps and times stay in order."""
+    header = "step,time/elapsed_s,train/kl,train/loss,val/kl,val/loss"
+    first = write_metrics(tmp_path / "first", header, ["49,10.0,1.0,200.0,,", "99,20.0,2.0,190.0,,"])
+    resumed = write_metrics(
+        tmp_path / "resumed", header, ["99,20.5,2.5,189.0,,", "149,30.0,3.0,180.0,,", "149,,,,3.1,185.0"]
+    )
+    merged = pc.merge_curves([pc.read_curves(first, "run"), pc.read_curves(resumed, "run")])
+    assert merged.train_step.tolist() == [49, 99, 149]
+    assert merged.train_loss.tolist() == [200.0, 189.0, 180.0]
+    assert merged.train_time.tolist() == [10.0, 20.5, 30.0]
+    assert merged.val_step.tolist() == [149] and merged.val_time.tolist() == [30.0]
+    out = tmp_path / "merged.png"
+    assert pc.main(["--run", f"run={first}", "--run", f"run={resumed}", "--out", str(out)]) == 0
+    assert out.stat().st_size > 0
