@@ -90,3 +90,13 @@ def test_bad_optimizer_settings_name_the_key():
         _module(optimizer={"name": "sgdx", "lr": 1e-3}).configure_optimizers()
     with pytest.raises(ValueError, match="optimizer.lr must be > 0, got -1"):
         _module(optimizer={"name": "adam", "lr": -1}).configure_optimizers()
+
+
+def test_cosine_without_max_steps_anneals_over_the_epochs_steps_to_eta_min(tmp_path):
+    """max_epochs=2 of 3 batches (12 images, batch 4): T_max is 6 and the last step ends at eta_min."""
+    module = _module(scheduler={"name": "cosine", "eta_min": 1e-5})
+    trainer = _trainer(tmp_path, max_epochs=2, limit_val_batches=0, enable_checkpointing=False)
+    trainer.fit(module, datamodule=_TensorData(torch.rand(12, 1, 6, 7), batch_size=4))
+    (scheduler,) = trainer.lr_scheduler_configs
+    assert scheduler.scheduler.T_max == 6 and scheduler.interval == "step"
+    assert trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(1e-5)

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from draw_lightning.configs.checks import at_least
+from draw_lightning.models.draw import WINDOW_INITS
 
 __all__ = ["DrawModelConfig", "NetConfig", "OptimizerConfig", "SchedulerConfig"]
 
@@ -28,8 +29,10 @@ class NetConfig:
     def __post_init__(self) -> None:
         for name in ("num_steps", "enc_hidden", "dec_hidden", "z_dim", "read_n", "write_n"):
             at_least("model.net", name, getattr(self, name), 1)
-        if self.window_init not in ("tile", "paper"):
-            raise ValueError(f"model.net.window_init must be tile or paper, got {self.window_init!r}")
+        if self.window_init not in WINDOW_INITS:
+            raise ValueError(
+                f"model.net.window_init must be one of {', '.join(WINDOW_INITS)}, got {self.window_init!r}"
+            )
 
 
 @dataclass

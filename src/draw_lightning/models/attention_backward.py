@@ -19,7 +19,7 @@ def filterbank_backward(
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Gradients of ``filterbank(center, stride, variance)`` (= ``bank``) given ``grad`` = dL/dbank.
 
-    With F = W / (sum W + eps) and W = exp(log_weight): dL/dlog_weight = (dF - <dF, F>) F, where
+    With F = W / sum W and W = exp(log_weight - row max) (the shift cancels): dL/dlog_weight = (dF - <dF, F>) F, where
     the row sum runs over pixels; cut weights are zero in F, so they get no gradient, as in forward.
     Returns dL/d(center, stride, variance), each of shape ``(...)`` like the weights' leading dims.
     """

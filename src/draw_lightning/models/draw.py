@@ -149,8 +149,10 @@ class DRAW(nn.Module):
         for window, n, write in ((self.read_window, read_n, False), (self.write_window, write_n, True)):
             if window is not None:
                 with torch.no_grad():
-                    tiled = tiled_window_bias(n=n, width=width, height=height, write=write)
-                    window.bias.copy_(tiled if window_init == "tile" else torch.zeros_like(tiled))
+                    if window_init == "tile":
+                        window.bias.copy_(tiled_window_bias(n=n, width=width, height=height, write=write))
+                    else:
+                        window.bias.zero_()
 
         # Learned initial canvas and LSTM states (paper, section 2).
         self.canvas0 = nn.Parameter(torch.zeros(channels, height, width))
