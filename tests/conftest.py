@@ -89,7 +89,10 @@ def tiny_model_and_data():
     def make(*, train: torch.Tensor, val: torch.Tensor, batch_size: int = 4, lr: float = 1e-2, net=None):
         data = TensorImages(train=train, val=val, batch_size=batch_size)
         model = DRAWLitModule(
-            image_shape=(1, 8, 8), net=net or TINY_NET, optimizer={"name": "adam", "lr": lr}, scheduler=None
+            image_shape=(1, 8, 8),
+            net=net or TINY_NET,
+            optimizer={"_target_": "torch.optim.Adam", "_partial_": True, "lr": lr},
+            scheduler=None,
         )
         return model, data
 

@@ -45,7 +45,7 @@ def test_bits_per_dim_for_rgb_images():
     model = DRAWLitModule(
         image_shape=(3, 8, 8),
         net=dict(num_steps=2, enc_hidden=8, dec_hidden=8, z_dim=2),
-        optimizer=dict(name="adam", lr=1e-3),
+        optimizer={"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3},
     )
     cfg = OmegaConf.create({"seed": 0, "iwae": {"num_samples": 3, "chunk_size": 5, "limit_batches": None}})
     extra = extra_metrics(cfg, model, RGB(), {"test/loss": 1234.0})

@@ -14,8 +14,10 @@ from draw_lightning.train import train
 EXPERIMENTS = sorted(p.stem for p in (Path(CONFIG_DIR) / "experiment").glob("*.yaml"))
 
 # Gregor et al. 2015 table 3, and table 1 of the Quick, Draw! report (shared/REFERENCES.md).
-PAPER = dict(optimizer="adam", lr=1e-3)
-REPORT = dict(optimizer="rmsprop", lr=1e-3, enc_hidden=256, z_dim=10, write_n=5, attention=True, max_steps=10_000)
+PAPER = dict(optimizer="torch.optim.Adam", lr=1e-3)
+REPORT = dict(
+    optimizer="torch.optim.RMSprop", lr=1e-3, enc_hidden=256, z_dim=10, write_n=5, attention=True, max_steps=10_000
+)
 MNIST = dict(PAPER, num_steps=64, enc_hidden=256, z_dim=100)
 EXPECTED = {
     "draw_mnist_attn": dict(MNIST, data="binarized_mnist", attention=True, read_n=2, write_n=5),
@@ -61,7 +63,7 @@ def test_experiment_composes_with_its_setting(name: str, compose_train) -> None:
     assert net.read_attention is net.write_attention is want["attention"]
     if want["attention"]:
         assert (net.read_n, net.write_n) == (want["read_n"], want["write_n"])
-    assert (cfg.model.optimizer.name, cfg.model.optimizer.lr) == (want["optimizer"], want["lr"])
+    assert (cfg.model.optimizer._target_, cfg.model.optimizer.lr) == (want["optimizer"], want["lr"])
     if "batch_size" in want:
         assert cfg.data.batch_size == want["batch_size"]
     if "max_steps" in want:  # 10^4 iterations, clipped gradients

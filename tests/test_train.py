@@ -51,7 +51,7 @@ def test_default_model_is_the_papers_mnist_setting():
         2,
         5,
     )
-    assert net.read_attention and net.write_attention and cfg.model.optimizer.name == "adam"
+    assert net.read_attention and net.write_attention and cfg.model.optimizer._target_ == "torch.optim.Adam"
     assert OmegaConf.select(cfg, "hydra.job.chdir") is None or not cfg.hydra.job.chdir
 
 
@@ -59,7 +59,7 @@ def test_default_model_is_the_papers_mnist_setting():
     ("override", "message"),
     [
         ("model.net.read_n=five", "model.net.read_n"),
-        ("model.net.raed_n=3", "Key 'raed_n' not in 'NetConfig'"),
+        ("model.net.raed_n=3", "Key 'raed_n' not in 'DRAWConfig'"),
         ("data.batchsize=3", "Key 'batchsize' not in 'QuickDrawDataConfig'"),
     ],
 )
@@ -75,7 +75,7 @@ def test_typed_configs_reject_bad_keys_and_types_at_composition(override, messag
         ("model.net.read_n=-2", "model.net.read_n must be >= 1, got -2"),
         ("model.net.num_steps=0", "model.net.num_steps must be >= 1, got 0"),
         ("model.net.z_dim=0", "model.net.z_dim must be >= 1, got 0"),
-        ("model.optimizer.lr=0", "model.optimizer.lr must be > 0, got 0.0"),
+        ("model.optimizer.lr=0", "model.optimizer.lr must be > 0, got 0"),
         ("data.batch_size=0", "data.batch_size must be >= 1, got 0"),
         ("data.val_fraction=1.5", "data.val_fraction must lie in (0, 1), got 1.5"),
     ],

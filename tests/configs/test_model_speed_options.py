@@ -20,7 +20,7 @@ def test_options_default_off_and_reach_the_network() -> None:
     model = compose_model("model.net.checkpoint_steps=true", "model.net.num_steps=3")
     OmegaConf.to_object(model)  # schema checks pass
     module = DRAWLitModule(image_shape=(1, 8, 8), net=model.net, optimizer=model.optimizer)
-    assert module.net.checkpoint_steps is True and module.net.compile_step is False
+    assert module.net.config.checkpoint_steps is True and module.net.config.compile_step is False
 
 
 def test_non_boolean_option_fails_at_composition_naming_the_key() -> None:

@@ -27,7 +27,7 @@ def compose_train(*overrides: str):
         ("model.net.write_n=-2", "model.net.write_n must be >= 1, got -2"),
         ("model.net.num_steps=0", "model.net.num_steps must be >= 1, got 0"),
         ("model.net.z_dim=0", "model.net.z_dim must be >= 1, got 0"),
-        ("model.optimizer.lr=0", "model.optimizer.lr must be > 0, got 0.0"),
+        ("model.optimizer.lr=0", "model.optimizer.lr must be > 0, got 0"),
         ("model.optimizer.lr=-0.001", "model.optimizer.lr must be > 0, got -0.001"),
         ("data.batch_size=0", "data.batch_size must be >= 1, got 0"),
     ],

@@ -42,8 +42,8 @@ def test_checkpoint_records_the_format_version(saved) -> None:
         ({"net": {"read_attention": False}}, r"model\.net\.read_attention: checkpoint has True, this model has False"),
         ({"image_shape": (1, 8, 9)}, r"image_shape: checkpoint has \[1, 8, 8\], this model has \[1, 8, 9\]"),
         (
-            {"optimizer": {"name": "rmsprop"}},
-            r"model\.optimizer\.name: checkpoint has 'adam', this model has 'rmsprop'",
+            {"optimizer": {"_target_": "torch.optim.RMSprop"}},
+            r"model\.optimizer\._target_: checkpoint has 'torch.optim.Adam', this model has 'torch.optim.RMSprop'",
         ),
     ],
     ids=["write_n", "read_attention", "image_shape", "optimizer"],

@@ -37,7 +37,10 @@ def _trainer(tmp_path, **kwargs) -> L.Trainer:
 
 def _module(**kwargs) -> DRAWLitModule:
     return DRAWLitModule(
-        image_shape=(1, 6, 7), net=NET, optimizer=kwargs.pop("optimizer", {"name": "adam", "lr": 1e-3}), **kwargs
+        image_shape=(1, 6, 7),
+        net=NET,
+        optimizer=kwargs.pop("optimizer", {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3}),
+        **kwargs,
     )
 
 
@@ -59,12 +62,19 @@ def test_validation_metrics_average_over_the_whole_split(tmp_path):
     torch.testing.assert_close(module.kl_per_step["val"], kl_steps.mean(0), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("optimizer", [{"name": "adam", "lr": 1e-2}, {"name": "rmsprop", "lr": 1e-2}])
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-2},
+        {"_target_": "torch.optim.RMSprop", "_partial_": True, "lr": 1e-2},
+    ],
+)
 def test_fit_lowers_the_loss_and_checkpoint_rebuilds_the_model_alone(tmp_path, optimizer):
     torch.manual_seed(0)
     templates = (torch.rand(2, 1, 6, 7) > 0.5).float()  # learnable structure: two repeated images
     images = templates.repeat(8, 1, 1, 1)
-    module = _module(optimizer=optimizer, scheduler={"name": "step", "step_size": 5, "gamma": 0.5})
+    step = {"_target_": "torch.optim.lr_scheduler.StepLR", "_partial_": True, "step_size": 5, "gamma": 0.5}
+    module = _module(optimizer=optimizer, scheduler={"scheduler": step, "interval": "epoch"})
     data = _TensorData(images, batch_size=8)
     L.seed_everything(1)
     before = _trainer(tmp_path).validate(module, datamodule=data, verbose=False)[0]["val/loss"]
@@ -73,7 +83,9 @@ def test_fit_lowers_the_loss_and_checkpoint_rebuilds_the_model_alone(tmp_path, o
     L.seed_everything(1)
     after = _trainer(tmp_path).validate(module, datamodule=data, verbose=False)[0]["val/loss"]
     assert after < 0.9 * before
-    optim_cls = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop}[optimizer["name"]]
+    optim_cls = {"torch.optim.Adam": torch.optim.Adam, "torch.optim.RMSprop": torch.optim.RMSprop}[
+        optimizer["_target_"]
+    ]
     assert isinstance(trainer.optimizers[0], optim_cls)
     assert trainer.lr_scheduler_configs[0].scheduler.get_last_lr()[0] == pytest.approx(optimizer["lr"] * 0.5**3)
 
@@ -85,16 +97,48 @@ def test_fit_lowers_the_loss_and_checkpoint_rebuilds_the_model_alone(tmp_path, o
         assert torch.equal(a, b), name
 
 
-def test_bad_optimizer_settings_name_the_key():
-    with pytest.raises(ValueError, match="optimizer.name must be one of"):
-        _module(optimizer={"name": "sgdx", "lr": 1e-3}).configure_optimizers()
-    with pytest.raises(ValueError, match="optimizer.lr must be > 0, got -1"):
-        _module(optimizer={"name": "adam", "lr": -1}).configure_optimizers()
+def test_any_torch_optimizer_and_schedule_work_as_partials_and_old_names_still_load():
+    sgd = {"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.1, "momentum": 0.9}
+    linear = {"_target_": "torch.optim.lr_scheduler.LinearLR", "_partial_": True, "total_iters": 10}
+    config = _module(optimizer=sgd, scheduler={"scheduler": linear, "interval": "step"}).configure_optimizers()
+    assert isinstance(config["optimizer"], torch.optim.SGD) and config["optimizer"].defaults["momentum"] == 0.9
+    assert config["lr_scheduler"]["interval"] == "step"
+    # The {name, lr} form of checkpoints written before the partials.
+    old = _module(optimizer={"name": "rmsprop", "lr": 2e-3, "weight_decay": 0.0}, scheduler={"name": "plateau"})
+    config = old.configure_optimizers()
+    assert isinstance(config["optimizer"], torch.optim.RMSprop) and config["optimizer"].defaults["lr"] == 2e-3
+    assert isinstance(config["lr_scheduler"]["scheduler"], torch.optim.lr_scheduler.ReduceLROnPlateau)
+    assert config["lr_scheduler"]["monitor"] == "val/loss"
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "message"),
+    [
+        (
+            {"_target_": "torch.optim.Adamx", "_partial_": True},
+            r"model\.optimizer\._target_='torch.optim.Adamx' cannot",
+        ),
+        ({"_target_": "torch.nn.Linear", "_partial_": True}, r"'torch.nn.Linear' is not a torch.optim.optimizer"),
+        ({"_target_": "torch.optim.Adam", "_partial_": True, "lr": -1}, r"model\.optimizer\.lr must be > 0, got -1"),
+        ({"_target_": "torch.optim.Adam", "_partial_": True, "betaz": 1}, r"Adam takes no keyword 'betaz'"),
+        ({"_target_": "torch.optim.Adam", "lr": 1e-3}, r"model\.optimizer\._partial_ must be true"),
+        ({"_target_": "torch.optim.Adam", "_partial_": True, "betas": [0.9, 1.5]}, r"model\.optimizer: .*beta"),
+    ],
+)
+def test_bad_optimizer_settings_name_the_key(optimizer, message):
+    with pytest.raises(ValueError, match=message):
+        _module(optimizer=optimizer).configure_optimizers()
 
 
 def test_cosine_without_max_steps_anneals_over_the_epochs_steps_to_eta_min(tmp_path):
     """max_epochs=2 of 3 batches (12 images, batch 4): T_max is 6 and the last step ends at eta_min."""
-    module = _module(scheduler={"name": "cosine", "eta_min": 1e-5})
+    cosine = {
+        "_target_": "torch.optim.lr_scheduler.CosineAnnealingLR",
+        "_partial_": True,
+        "T_max": None,
+        "eta_min": 1e-5,
+    }
+    module = _module(scheduler={"scheduler": cosine, "interval": "step"})
     trainer = _trainer(tmp_path, max_epochs=2, limit_val_batches=0, enable_checkpointing=False)
     trainer.fit(module, datamodule=_TensorData(torch.rand(12, 1, 6, 7), batch_size=4))
     (scheduler,) = trainer.lr_scheduler_configs

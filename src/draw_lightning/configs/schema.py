@@ -19,6 +19,7 @@ from draw_lightning.configs.data_schema import (
     SVHNDataConfig,
 )
 from draw_lightning.configs.model_schema import DrawModelConfig
+from draw_lightning.modules.optim import check_optimization
 
 __all__ = ["register_configs", "validate"]
 
@@ -44,8 +45,15 @@ def register_configs() -> None:
 
 
 def validate(cfg: DictConfig) -> None:
-    """Run the schemas' range checks on ``cfg.model`` and ``cfg.data`` (typed nodes only)."""
+    """Run the schemas' range checks on ``cfg.model`` and ``cfg.data`` (typed nodes only), and
+    build the optimiser and schedule on a dummy parameter (:func:`check_optimization`)."""
     for key in ("model", "data"):
         node = cfg.get(key)
         if isinstance(node, DictConfig) and OmegaConf.get_type(node) not in (dict, None):
             OmegaConf.to_object(node)
+    model = cfg.get("model")
+    if isinstance(model, DictConfig) and "optimizer" in model:
+        check_optimization(
+            OmegaConf.to_container(model.optimizer, resolve=True),
+            OmegaConf.to_container(model.scheduler, resolve=True) if model.get("scheduler") else None,
+        )

@@ -56,11 +56,6 @@ class AttentionParams:
     def as_tuple(self) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         return (self.center_x, self.center_y, self.stride, self.variance, self.intensity)
 
-    @staticmethod
-    def stack(steps: list[AttentionParams]) -> AttentionParams:
-        """Stack per-step params into fields of shape ``(T, batch)``."""
-        return AttentionParams(*(torch.stack(f) for f in zip(*(s.as_tuple() for s in steps), strict=True)))
-
 
 def attention_params(raw: Tensor, *, width: int, height: int, n: int) -> AttentionParams:
     """Map the 5 raw outputs ``W(h^dec)`` to an attention window (eqs. 21-24).

@@ -19,8 +19,11 @@ def compiler_available(device: torch.device) -> bool:
     return any(shutil.which(cxx) for cxx in ("g++", "c++", "clang++"))
 
 
-def compiled_or_eager(fn: Callable, *, device: torch.device) -> Callable:
-    """``torch.compile(fn)`` (static shapes), or ``fn`` itself with a warning if nothing can compile."""
+def compiled_or_eager(fn: Callable, *, device: torch.device, mode: str = "default") -> Callable:
+    """``torch.compile(fn, mode=mode)`` (static shapes), or ``fn`` itself with a warning if nothing can compile.
+
+    ``mode="reduce-overhead"`` replays CUDA graphs on a GPU (on a CPU it compiles as ``default``).
+    """
     if not compiler_available(device):
         warnings.warn(
             f"compile_step: no compiler for {device.type} (a C++ compiler on CPU, Triton on GPU); "
@@ -28,4 +31,4 @@ def compiled_or_eager(fn: Callable, *, device: torch.device) -> Callable:
             stacklevel=3,
         )
         return fn
-    return torch.compile(fn, dynamic=False)
+    return torch.compile(fn, dynamic=False, mode=mode)

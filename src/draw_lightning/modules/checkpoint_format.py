@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
+from dataclasses import fields
 from typing import Any
 
-from draw_lightning.models import DRAW
+from draw_lightning.models import DRAWConfig
+from draw_lightning.modules.optim import upgrade_legacy_optimization
 
 __all__ = ["FORMAT_KEY", "FORMAT_VERSION", "check_checkpoint", "stamp_checkpoint"]
 
@@ -14,14 +15,11 @@ FORMAT_KEY = "draw_lightning_format"
 FORMAT_VERSION = 1
 
 
-def _net_with_defaults(net: dict[str, Any] | None) -> dict[str, Any]:
-    """``net`` keywords with DRAW's defaults filled in, so an omitted key equals its default."""
-    defaults = {
-        name: p.default
-        for name, p in inspect.signature(DRAW.__init__).parameters.items()
-        if p.default is not inspect.Parameter.empty
-    }
-    return {**defaults, **(net or {})}
+def _architecture(net: dict[str, Any] | None) -> dict[str, Any]:
+    """``net`` with DRAWConfig's defaults filled in (an omitted key equals its default), without
+    the options of how it runs (compiled, checkpointed), which a checkpoint does not fix."""
+    defaults = {f.name: f.default for f in fields(DRAWConfig)}
+    return {k: v for k, v in {**defaults, **(net or {})}.items() if k not in DRAWConfig.RUNTIME_OPTIONS}
 
 
 def stamp_checkpoint(checkpoint: dict[str, Any]) -> None:
@@ -37,6 +35,11 @@ def _differences(saved: Any, current: Any, prefix: str) -> list[str]:
     return [] if saved == current else [f"{prefix}: checkpoint has {saved!r}, this model has {current!r}"]
 
 
+def _optimizer_class(hparams: dict[str, Any]) -> str | None:
+    optimizer, _ = upgrade_legacy_optimization(hparams.get("optimizer") or {}, None)
+    return optimizer.get("_target_")
+
+
 def check_checkpoint(checkpoint: dict[str, Any], hparams: dict[str, Any]) -> None:
     """Raise ValueError if ``checkpoint`` is from a newer format or a different architecture."""
     version = checkpoint.get(FORMAT_KEY, 0)  # 0: written before versioning
@@ -50,13 +53,13 @@ def check_checkpoint(checkpoint: dict[str, Any], hparams: dict[str, Any]) -> Non
     if "image_shape" in saved:
         problems += _differences(saved["image_shape"], hparams.get("image_shape"), "image_shape")
     if "net" in saved:
-        problems += _differences(_net_with_defaults(saved["net"]), _net_with_defaults(hparams.get("net")), "model.net")
+        problems += _differences(_architecture(saved["net"]), _architecture(hparams.get("net")), "model.net")
     # A different optimiser cannot take the saved optimiser state (Adam moments vs RMSprop averages).
-    saved_optimizer = (saved.get("optimizer") or {}).get("name")
-    current_optimizer = (hparams.get("optimizer") or {}).get("name")
+    saved_optimizer = _optimizer_class(saved)
+    current_optimizer = _optimizer_class(hparams)
     if saved_optimizer is not None and saved_optimizer != current_optimizer:
         problems.append(
-            f"model.optimizer.name: checkpoint has {saved_optimizer!r}, this model has {current_optimizer!r}"
+            f"model.optimizer._target_: checkpoint has {saved_optimizer!r}, this model has {current_optimizer!r}"
         )
     if problems:
         raise ValueError(

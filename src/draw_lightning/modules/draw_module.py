@@ -14,7 +14,7 @@ from torchmetrics import MeanMetric
 from draw_lightning.models import DRAW, DrawOutput
 from draw_lightning.modules.checkpoint_format import check_checkpoint, stamp_checkpoint
 from draw_lightning.modules.metrics import VectorMean
-from draw_lightning.modules.optim import build_optimizer, build_scheduler
+from draw_lightning.modules.optim import build_optimizer, build_scheduler, upgrade_legacy_optimization
 
 __all__ = ["DRAWLitModule"]
 
@@ -29,9 +29,9 @@ def _plain(value: Any) -> Any:
 class DRAWLitModule(L.LightningModule):
     """Trains DRAW on the negative ELBO in nats per image.
 
-    ``net``: keyword arguments of :class:`~draw_lightning.models.DRAW` (without
-    ``image_shape``, which comes from the datamodule). ``optimizer``: ``name`` (adam, adamw,
-    rmsprop), ``lr`` and optimiser keywords. ``scheduler``: ``name`` and its keywords, or None.
+    ``net``: fields of :class:`~draw_lightning.models.DRAWConfig` (``image_shape`` comes from
+    the datamodule). ``optimizer``: a ``torch.optim`` class as a Hydra partial; ``scheduler``:
+    Lightning's ``lr_scheduler`` dict around a schedule partial, or None (``modules/optim.py``).
     """
 
     def __init__(
@@ -45,6 +45,7 @@ class DRAWLitModule(L.LightningModule):
         super().__init__()
         image_shape = tuple(int(s) for s in _plain(image_shape))
         net, optimizer, scheduler = _plain(net), _plain(optimizer), _plain(scheduler)
+        optimizer, scheduler = upgrade_legacy_optimization(optimizer, scheduler)  # older checkpoints
         self.save_hyperparameters(
             {"image_shape": image_shape, "net": net, "optimizer": optimizer, "scheduler": scheduler}
         )
@@ -142,12 +143,16 @@ class DRAWLitModule(L.LightningModule):
         self._eval_epoch_end("test")
 
     def configure_optimizers(self) -> Any:
-        opt_cfg = dict(self.hparams.optimizer)
-        optimizer = build_optimizer(self.parameters(), **opt_cfg)
-        if not self.hparams.scheduler:
-            return optimizer
-        # The run's optimizer steps: max_steps, or what max_epochs, limits and processes make of it.
-        steps = self.trainer.estimated_stepping_batches if self._trainer is not None else math.inf
-        max_steps = int(steps) if math.isfinite(steps) else -1
-        scheduler = build_scheduler(optimizer, max_steps=max_steps, **dict(self.hparams.scheduler))
+        optimizer = build_optimizer(self.parameters(), dict(self.hparams.optimizer))
+        # The run's length for schedules that span it: max_steps, or what max_epochs, limits and
+        # processes make of it.
+        trainer = self._trainer
+        steps = trainer.estimated_stepping_batches if trainer is not None else math.inf
+        epochs = trainer.max_epochs if trainer is not None and trainer.max_epochs not in (None, -1) else -1
+        scheduler = build_scheduler(
+            optimizer,
+            self.hparams.scheduler,
+            run_steps=int(steps) if math.isfinite(steps) else -1,
+            run_epochs=epochs,
+        )
         return optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}

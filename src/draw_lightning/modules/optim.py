@@ -1,61 +1,148 @@
-"""Optimiser and learning-rate schedule from plain config values (checkpoint-safe)."""
+"""Optimiser and learning-rate schedule from Hydra partials (``conf/model/optimizer``, ``conf/model/scheduler``).
+
+``model.optimizer`` is any ``torch.optim`` class as a partial: ``_target_``, ``_partial_: true``
+and its keywords. ``model.scheduler`` is Lightning's ``lr_scheduler`` dict whose ``scheduler``
+is such a partial of a ``torch.optim.lr_scheduler`` class (``interval``, ``frequency``,
+``monitor`` as Lightning reads them), or null for a constant rate. Configs are plain dicts, so
+checkpoints keep them without Hydra; :func:`check_optimization` builds both on a dummy
+parameter, so a bad value fails before anything else is built, naming the key.
+"""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 from typing import Any
 
 import torch
+from hydra.errors import InstantiationException
+from hydra.utils import get_class, instantiate
 
-__all__ = ["build_optimizer", "build_scheduler"]
+__all__ = ["build_optimizer", "build_scheduler", "check_optimization", "upgrade_legacy_optimization"]
+
+# Keywords of a schedule's length: filled with the run's length when the config leaves them null.
+RUN_LENGTH_KEYWORDS = ("T_max", "total_steps", "total_iters")
+LIGHTNING_SCHEDULER_KEYS = ("interval", "frequency", "monitor", "strict", "name")
 
 
-def build_optimizer(
-    params: Iterable[torch.nn.Parameter], *, name: str, lr: float, weight_decay: float = 0.0, **extra: Any
-) -> torch.optim.Optimizer:
-    """Adam (the DRAW paper) or RMSprop (the Quick, Draw! experiments)."""
-    if lr <= 0:
-        raise ValueError(f"optimizer.lr must be > 0, got {lr}")
-    optimizers = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "rmsprop": torch.optim.RMSprop}
-    if name not in optimizers:
-        raise ValueError(f"optimizer.name must be one of {sorted(optimizers)}, got {name!r}")
-    return optimizers[name](params, lr=lr, weight_decay=weight_decay, **extra)
+def _partial(config: dict[str, Any], key: str, base: type) -> Any:
+    """``instantiate(config)`` checked to be a partial of a subclass of ``base``."""
+    config = dict(config or {})
+    target = config.get("_target_")
+    if not target:
+        raise ValueError(f"{key}._target_ must name a {base.__module__}.{base.__name__} class, got {target!r}")
+    try:
+        cls = get_class(target)
+    except Exception as err:  # Hydra raises ImportError or ValueError
+        raise ValueError(f"{key}._target_={target!r} cannot be imported: {err}") from None
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise ValueError(f"{key}._target_={target!r} is not a {base.__module__}.{base.__name__}")
+    if config.get("_partial_") is not True:
+        raise ValueError(f"{key}._partial_ must be true (the model's parameters are passed in later)")
+    kwargs = {k: v for k, v in config.items() if not k.startswith("_")}
+    unknown = sorted(set(kwargs) - set(inspect.signature(cls).parameters))
+    if unknown:
+        raise ValueError(f"{key}: {cls.__name__} takes no keyword {', '.join(map(repr, unknown))}")
+    try:
+        return instantiate(config)
+    except InstantiationException as err:
+        raise ValueError(f"{key}: {err}") from None
+
+
+def build_optimizer(params: Iterable[torch.nn.Parameter], config: dict[str, Any]) -> torch.optim.Optimizer:
+    """The optimiser of ``model.optimizer`` over ``params``."""
+    lr = (config or {}).get("lr")
+    if lr is not None and not lr > 0:
+        raise ValueError(f"model.optimizer.lr must be > 0, got {lr}")
+    factory = _partial(config, "model.optimizer", torch.optim.Optimizer)
+    try:
+        return factory(params)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"model.optimizer: {err}") from None
 
 
 def build_scheduler(
-    optimizer: torch.optim.Optimizer,
-    *,
-    name: str,
-    max_steps: int = -1,
-    t_max: int | None = None,
-    eta_min: float = 0.0,
-    step_size: int = 10,
-    gamma: float = 0.5,
-    factor: float = 0.5,
-    patience: int = 5,
+    optimizer: torch.optim.Optimizer, config: dict[str, Any] | None, *, run_steps: int, run_epochs: int
 ) -> dict[str, Any] | None:
-    """A Lightning ``lr_scheduler`` dict, or None for ``name: none``.
+    """Lightning's ``lr_scheduler`` dict of ``model.scheduler``, or None for a constant rate.
 
-    ``cosine`` anneals per step over ``t_max`` (default ``max_steps``: the run's optimizer steps,
-    from ``trainer.max_steps`` or ``max_epochs``); ``step`` and
-    ``exponential`` decay per epoch; ``plateau`` watches ``val/loss``.
+    A null ``T_max``/``total_steps``/``total_iters`` becomes the run's length in the schedule's
+    ``interval``: ``run_steps`` optimiser steps or ``run_epochs`` epochs.
     """
-    sched = torch.optim.lr_scheduler
-    if name == "none":
+    if not config:
         return None
-    if name == "cosine":
-        t_max = t_max or max_steps
-        if t_max is None or not 1 <= t_max < 2**31:
-            raise ValueError(
-                "model.scheduler.t_max must be set (>= 1) for cosine when the trainer sets neither max_steps "
-                f"nor max_epochs (got t_max={t_max})"
-            )
-        return {"scheduler": sched.CosineAnnealingLR(optimizer, T_max=t_max, eta_min=eta_min), "interval": "step"}
-    if name == "step":
-        return {"scheduler": sched.StepLR(optimizer, step_size=step_size, gamma=gamma), "interval": "epoch"}
-    if name == "exponential":
-        return {"scheduler": sched.ExponentialLR(optimizer, gamma=gamma), "interval": "epoch"}
-    if name == "plateau":
-        plateau = sched.ReduceLROnPlateau(optimizer, factor=factor, patience=patience)
-        return {"scheduler": plateau, "monitor": "val/loss", "interval": "epoch"}
-    raise ValueError(f"model.scheduler.name must be one of none, cosine, step, exponential, plateau; got {name!r}")
+    config = dict(config)
+    unknown = sorted(set(config) - {"scheduler", *LIGHTNING_SCHEDULER_KEYS})
+    if unknown:
+        raise ValueError(
+            f"model.scheduler takes scheduler (a partial) and Lightning's {', '.join(LIGHTNING_SCHEDULER_KEYS)}; "
+            f"got {', '.join(map(repr, unknown))}"
+        )
+    interval = config.get("interval", "epoch")
+    if interval not in ("step", "epoch"):
+        raise ValueError(f"model.scheduler.interval must be step or epoch, got {interval!r}")
+    schedule = dict(config.pop("scheduler", None) or {})
+    base = (torch.optim.lr_scheduler.LRScheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    factory = _partial(schedule, "model.scheduler.scheduler", base)
+    length = run_steps if interval == "step" else run_epochs
+    fill = {k: length for k in RUN_LENGTH_KEYWORDS if k in schedule and schedule[k] is None}
+    if fill and not 1 <= length < 2**31:
+        raise ValueError(
+            f"model.scheduler.scheduler.{next(iter(fill))} must be set when the trainer sets neither max_steps "
+            f"nor max_epochs (the run's length is unknown)"
+        )
+    try:
+        scheduler = factory(optimizer, **fill)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"model.scheduler.scheduler: {err}") from None
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        config.setdefault("monitor", "val/loss")
+    return {"scheduler": scheduler, **config}
+
+
+def check_optimization(optimizer: dict[str, Any] | None, scheduler: dict[str, Any] | None) -> None:
+    """Build both on a dummy parameter: raise ValueError naming the key of a bad value."""
+    if not optimizer:
+        raise ValueError("model.optimizer must be set: a torch.optim class as a partial (conf/model/optimizer/)")
+    dummy = build_optimizer([torch.nn.Parameter(torch.zeros(1))], optimizer)
+    build_scheduler(dummy, scheduler, run_steps=1, run_epochs=1)
+
+
+# Optimisation configs of checkpoints written before the partials: {name, lr, weight_decay} and
+# {name, t_max, eta_min, step_size, gamma, factor, patience}.
+_LEGACY_OPTIMIZERS = {"adam": "torch.optim.Adam", "adamw": "torch.optim.AdamW", "rmsprop": "torch.optim.RMSprop"}
+
+
+def upgrade_legacy_optimization(
+    optimizer: dict[str, Any], scheduler: dict[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The partial form of a checkpoint's old ``{name: ...}`` configs; newer configs pass unchanged."""
+    if optimizer and "name" in optimizer and "_target_" not in optimizer:
+        old = dict(optimizer)
+        optimizer = {"_target_": _LEGACY_OPTIMIZERS[old.pop("name")], "_partial_": True, **old}
+    if scheduler and "name" in scheduler and "scheduler" not in scheduler:
+        old, sched = scheduler, "torch.optim.lr_scheduler."
+        scheduler = {
+            "none": None,
+            "cosine": {
+                "scheduler": {"_target_": sched + "CosineAnnealingLR", "_partial_": True, "T_max": old.get("t_max")}
+                | {"eta_min": old.get("eta_min", 0.0)},
+                "interval": "step",
+            },
+            "step": {
+                "scheduler": {"_target_": sched + "StepLR", "_partial_": True}
+                | {"step_size": old.get("step_size", 10), "gamma": old.get("gamma", 0.5)},
+                "interval": "epoch",
+            },
+            "exponential": {
+                "scheduler": {"_target_": sched + "ExponentialLR", "_partial_": True, "gamma": old.get("gamma", 0.5)},
+                "interval": "epoch",
+            },
+            "plateau": {
+                "scheduler": {"_target_": sched + "ReduceLROnPlateau", "_partial_": True}
+                | {"factor": old.get("factor", 0.5), "patience": old.get("patience", 5)},
+                "interval": "epoch",
+                "monitor": "val/loss",
+            },
+        }[old["name"]]
+    return optimizer, scheduler

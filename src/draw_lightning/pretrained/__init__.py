@@ -16,10 +16,13 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from draw_lightning.models import DRAWConfig
 
 __all__ = [
     "PRETRAINED_DIR",
@@ -41,7 +44,7 @@ PRETRAINED_PREFIX = "pretrained:"
 WEIGHTS_FORMAT_KEY = "draw_lightning_weights_format"
 WEIGHTS_FORMAT_VERSION = 1
 # Options of how DRAW runs, not of what it computes: a shipped file runs eagerly wherever it is loaded.
-RUNTIME_NET_OPTIONS = {"compile_step": False, "checkpoint_steps": False}
+RUNTIME_NET_OPTIONS = {f.name: f.default for f in fields(DRAWConfig) if f.name in DRAWConfig.RUNTIME_OPTIONS}
 
 
 def list_pretrained() -> list[str]:
