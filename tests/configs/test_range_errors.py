@@ -51,3 +51,28 @@ def test_wrong_type_fails_at_composition_naming_the_key(override: str) -> None:
     key = override.split("=")[0]
     with pytest.raises(Exception, match=key.split(".")[-1]):
         compose_train(override)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ["model.optimizer._target_=torch.optim.Adamm"],
+            r"^model\.optimizer\._target_='torch\.optim\.Adamm' cannot be",
+        ),
+        (["+model.optimizer.betaz=[0.9,0.99]"], r"^model\.optimizer: Adam takes no keyword 'betaz'$"),
+        (["model/scheduler=plateau", "model.scheduler.scheduler.factor=2"], r"^model\.scheduler\.scheduler: Factor"),
+        (["model/scheduler=cosine", "model.scheduler.interval=epochs"], r"^model\.scheduler\.interval must be step or"),
+    ],
+)
+def test_bad_optimiser_or_schedule_fails_in_validate_naming_the_key(overrides: list[str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        validate(compose_train(*overrides))
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "rmsprop"])
+@pytest.mark.parametrize("scheduler", ["cosine", "step", "exponential", "plateau"])
+def test_every_optimiser_and_schedule_file_validates(optimizer: str, scheduler: str) -> None:
+    cfg = compose_train(f"model/optimizer={optimizer}", f"model/scheduler={scheduler}")
+    validate(cfg)
+    assert cfg.model.optimizer._target_.lower().endswith(optimizer)

@@ -209,3 +209,20 @@ def test_shipped_pretrained_weights_compute_what_they_did_before_the_redesign(na
     torch.testing.assert_close(out.loss, want["loss"], rtol=1e-5, atol=1e-3)
     torch.testing.assert_close(out.kl_per_step, want["kl_per_step"], rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(samples.canvases[-1], want["samples"], rtol=1e-4, atol=1e-4)
+
+
+def test_bf16_autocast_runs_the_same_model_close_to_float32() -> None:
+    """Mixed precision (trainer=gpu_bf16 on a GPU) runs the one model path: values near float32."""
+    torch.manual_seed(0)
+    model = DRAW(image_shape=(1, 12, 12), **SMALL)
+    x = (torch.rand(6, 1, 12, 12, generator=torch.Generator().manual_seed(1)) > 0.6).float()
+    full = model(x, generator=torch.Generator().manual_seed(2))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = model(x, generator=torch.Generator().manual_seed(2))
+    assert mixed.loss.dtype == torch.float32  # the loss is summed in float32
+    torch.testing.assert_close(mixed.loss, full.loss, rtol=2e-2, atol=0.5)
+    grads = [torch.autograd.grad(out.loss.sum(), list(model.parameters())) for out in (full, mixed)]
+    cosine = torch.nn.functional.cosine_similarity(
+        torch.cat([g.flatten() for g in grads[0]]), torch.cat([g.flatten() for g in grads[1]]), dim=0
+    )
+    assert cosine > 0.99, cosine
