@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
+import gc
 import json
 import os
 import platform
@@ -10,28 +12,28 @@ import resource
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.overrides import TorchFunctionMode
+from straightforward_draw import StraightforwardDRAW
 
 from draw_lightning.models import DRAW
-from draw_lightning.models.draw_baseline import BaselineDRAW
 from draw_lightning.utils.runtime import keep_freed_memory
 
 # The paper's MNIST generation setting (Gregor et al. 2015, table 3).
 PAPER_MNIST = dict(num_steps=64, enc_hidden=256, dec_hidden=256, z_dim=100, read_n=2, write_n=5)
 SMOKE_MNIST = dict(PAPER_MNIST, num_steps=4)
 IMAGE_SHAPE = (1, 28, 28)
+STRAIGHTFORWARD = "straightforward"  # the comparator's variant name in every benchmark
 MNIST_FILE = "binarized_mnist/binarized_mnist.npz"
 
 
-def add_common_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--threads", default="1,2", help="intra-op thread counts to compare, e.g. 1,2")
+def add_common_args(parser: argparse.ArgumentParser, *, threads: bool = True) -> None:
+    if threads:
+        parser.add_argument("--threads", default="1,2", help="intra-op thread counts to compare, e.g. 1,2")
+        parser.add_argument("--no-straightforward", action="store_true", help="skip the straightforward comparator")
     parser.add_argument("--repeats", type=int, default=5, help="interleaved timing rounds; medians reported")
-    parser.add_argument("--no-baseline", action="store_true", help="skip the straightforward baseline")
     parser.add_argument("--smoke", action="store_true", help="a few tiny steps: checks the script, times nothing")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--seed", type=int, default=0)
@@ -68,13 +70,15 @@ def binarized_mnist(count: int) -> torch.Tensor:
     return torch.from_numpy(train.astype(np.float32)).view(-1, *IMAGE_SHAPE)
 
 
-def models(config: dict, seed: int) -> tuple[DRAW, BaselineDRAW]:
-    """The optimised model and the baseline holding the very same weights."""
+def models(config: dict, seed: int) -> tuple[DRAW, StraightforwardDRAW]:
+    """The package's DRAW (``seed``'s weights) and the straightforward comparator holding the very same weights.
+
+    The comparator normalises its filter rows exactly (softmax) and bounds the log-parameters as
+    the package does (``StraightforwardDRAW.like``), so the two compute the same function.
+    """
     torch.manual_seed(seed)
     model = DRAW(image_shape=IMAGE_SHAPE, **config)
-    baseline = BaselineDRAW(image_shape=IMAGE_SHAPE, **config)
-    baseline.load_state_dict(model.state_dict())
-    return model, baseline
+    return model, StraightforwardDRAW.like(model)
 
 
 def forward_flops_per_image(config: dict, image_shape: tuple[int, int, int] = IMAGE_SHAPE) -> dict[str, int]:
@@ -129,45 +133,21 @@ def matmul_flops(shapes: list[tuple[int, int, int]], reps: int = 20) -> Callable
     return run
 
 
-@dataclass(frozen=True)
-class WorkerCPUTime:
-    """What a case whose work runs in other processes returns: their summed CPU seconds."""
-
-    seconds: float
-
-
 def time_interleaved(cases: dict[str, Callable[[], object]], repeats: int) -> dict[str, dict[str, list[float]]]:
     """Run each case once per round, rounds interleaved, so background load hits all alike.
 
     Records wall seconds and process CPU seconds: on a shared machine the CPU time of a
     one-thread run is what the work cost, the wall time also counts waiting for a core.
-    A case returning ``WorkerCPUTime`` is charged its workers' CPU time instead of this process's.
     """
     times = {name: {"wall": [], "cpu": []} for name in cases}
     for _ in range(repeats):
         for name, run in cases.items():
             wall, cpu = time.perf_counter(), time.process_time()
-            result = run()
+            run()
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            times[name]["cpu"].append(result.seconds if isinstance(result, WorkerCPUTime) else cpu)
+            times[name]["cpu"].append(cpu)
             times[name]["wall"].append(wall)
     return times
-
-
-class FixedNoise(TorchFunctionMode):
-    """Inside, ``torch.randn`` returns ``noise`` (shapes must match): the same z for a model split across ranks."""
-
-    def __init__(self, noise: torch.Tensor) -> None:
-        super().__init__()
-        self.noise = noise
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        if func is torch.randn:
-            shape = tuple(args[0]) if len(args) == 1 and not isinstance(args[0], int) else tuple(args)
-            if shape != tuple(self.noise.shape):
-                raise ValueError(f"FixedNoise holds noise of shape {tuple(self.noise.shape)}, randn asked for {shape}")
-            return self.noise.clone()
-        return func(*args, **(kwargs or {}))
 
 
 def median(values: list[float]) -> float:
@@ -175,7 +155,13 @@ def median(values: list[float]) -> float:
 
 
 def saved_activation_bytes(run: Callable[[], torch.Tensor]) -> int:
-    """Bytes of distinct tensor storages autograd keeps for backward while ``run()`` builds a graph."""
+    """Bytes of distinct tensor storages autograd saves for backward while ``run()`` builds a graph.
+
+    A saved-tensor hook: sees eager saves and those of compiled graphs and custom autograd
+    functions (``save_for_backward``), parameters and inputs included; not what
+    ``torch.utils.checkpoint`` keeps outside ``save_for_backward`` (tuple arguments of a step).
+    :func:`heap_kept_bytes` counts everything.
+    """
     storages: dict[int, int] = {}
 
     def pack(t: torch.Tensor) -> torch.Tensor:
@@ -187,6 +173,45 @@ def saved_activation_bytes(run: Callable[[], torch.Tensor]) -> int:
         loss = run()
     del loss
     return sum(storages.values())
+
+
+_MALLINFO2_FIELDS = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()
+
+
+class _MallInfo2(ctypes.Structure):
+    """glibc's ``struct mallinfo2``: ``uordblks`` bytes in use in the heap, ``hblkhd`` in mmap'd blocks."""
+
+    _fields_ = [(name, ctypes.c_size_t) for name in _MALLINFO2_FIELDS]
+
+
+def _heap_in_use() -> int | None:
+    """Bytes malloc has handed out and not taken back (glibc >= 2.33 ``mallinfo2``), or ``None`` elsewhere."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallinfo2.restype = _MallInfo2
+    except (OSError, AttributeError):
+        return None
+    info = libc.mallinfo2()
+    return info.uordblks + info.hblkhd
+
+
+def heap_kept_bytes(run: Callable[[], torch.Tensor]) -> int | None:
+    """Growth of malloc's bytes in use over ``run()`` while its result (a loss with its graph) is alive.
+
+    Everything the graph keeps for backward on the CPU, whoever allocated it: eager autograd,
+    compiled graphs and the inputs that ``torch.utils.checkpoint`` holds per step (Python tuples
+    that saved-tensor hooks do not see); not the parameters or the input batch, which exist
+    before. Exact, unlike RSS (freed memory that malloc keeps is not counted). ``None`` without
+    glibc's ``mallinfo2``.
+    """
+    gc.collect()
+    before = _heap_in_use()
+    if before is None:
+        return None
+    loss = run()
+    kept = _heap_in_use() - before
+    del loss
+    return kept
 
 
 def peak_rss_mb() -> float:
@@ -223,7 +248,9 @@ def check_close(name: str, ours: torch.Tensor, theirs: torch.Tensor, *, rtol: fl
     """Largest absolute difference; exits with an error naming ``name`` beyond tolerance."""
     diff = (ours - theirs).abs().max().item()
     if not torch.allclose(ours, theirs, rtol=rtol, atol=atol):
-        raise SystemExit(f"{name}: optimised and baseline differ by {diff:.3g} (rtol {rtol}, atol {atol})")
+        raise SystemExit(
+            f"{name}: DRAW and the straightforward comparator differ by {diff:.3g} (rtol {rtol}, atol {atol})"
+        )
     return diff
 
 
@@ -240,23 +267,6 @@ def attainable_case(shapes: list[tuple[int, int, int]], threads: int) -> tuple[C
     return run, flops
 
 
-@dataclass(frozen=True)
-class ProcessVariants:
-    """Variants run as ``processes`` one-thread processes (DDP): cases ``"<variant> @1t"``.
-
-    ``attainable_flops`` is one round of the case ``"attainable matmul, <processes> procs x 1t"``
-    summed over the processes, so achieved/attainable is against the whole machine's rate.
-    """
-
-    variants: list[str]
-    processes: int
-    attainable_flops: int
-
-    @property
-    def attainable_case(self) -> str:
-        return f"attainable matmul, {self.processes} procs x 1t"
-
-
 def summarise(
     times: dict[str, dict[str, list[float]]],
     *,
@@ -266,34 +276,35 @@ def summarise(
     flops_per_image: float,
     attainable_flops: int,
     extra: dict[str, dict] | None = None,
-    multiprocess: ProcessVariants | None = None,
 ) -> list[dict]:
     """Print and return one row per variant and thread count: medians of wall and CPU rates.
 
     Cases are named ``"<variant> @<threads>t"``, the matmul reference ``"attainable matmul @<threads>t"``;
-    speed-ups are against the single-process variant named ``baseline`` at the same thread count.
+    speed-ups are against the variant named ``straightforward`` at the same thread count.
     """
     rows = []
-    header = f"{'variant':<40}{'img/s':>8}{'img/CPU-s':>10}{'GFLOP/s':>9}{'of attainable':>14}{'vs baseline':>12}"
+    header = f"{'variant':<40}{'img/s':>8}{'img/CPU-s':>10}{'GFLOP/s':>9}{'of attainable':>14}{'vs straightf.':>14}"
     print(header + "   (wall; CPU-time figures in brackets)")
-
-    def add_rows(names: list[str], threads: int, processes: int, attainable: dict[str, float], label: str) -> None:
-        base = times.get(f"baseline @{threads}t")
-        for name in names:
+    for threads in threads_list:
+        attainable = {
+            kind: attainable_flops / median(times[f"attainable matmul @{threads}t"][kind]) for kind in ("wall", "cpu")
+        }
+        base = times.get(f"{STRAIGHTFORWARD} @{threads}t")
+        for name in variants:
             t = times[f"{name} @{threads}t"]
             wall, cpu = median(t["wall"]), median(t["cpu"])
             row = {
                 "variant": name,
                 "threads": threads,
-                "processes": processes,
+                "processes": 1,
                 "images_per_s": images_per_round / wall,
                 "images_per_cpu_s": images_per_round / cpu,
                 "gflops": images_per_round * flops_per_image / wall / 1e9,
                 "gflops_cpu": images_per_round * flops_per_image / cpu / 1e9,
                 "attainable_gflops": attainable["wall"] / 1e9,
                 "attainable_gflops_cpu": attainable["cpu"] / 1e9,
-                "speedup_vs_baseline": median(base["wall"]) / wall if base else None,
-                "speedup_vs_baseline_cpu": median(base["cpu"]) / cpu if base else None,
+                "speedup_vs_straightforward": median(base["wall"]) / wall if base else None,
+                "speedup_vs_straightforward_cpu": median(base["cpu"]) / cpu if base else None,
                 "round_wall_s": t["wall"],
                 "round_cpu_s": t["cpu"],
                 **(extra or {}).get(name, {}),
@@ -301,40 +312,18 @@ def summarise(
             row["fraction_of_attainable"] = row["gflops"] * 1e9 / attainable["wall"]
             row["fraction_of_attainable_cpu"] = row["gflops_cpu"] * 1e9 / attainable["cpu"]
             rows.append(row)
-            speed = f"{row['speedup_vs_baseline']:>5.2f}x ({row['speedup_vs_baseline_cpu']:.2f}x)" if base else ""
+            speed = (
+                f"{row['speedup_vs_straightforward']:>5.2f}x ({row['speedup_vs_straightforward_cpu']:.2f}x)"
+                if base
+                else ""
+            )
             print(
-                f"{label.format(name=name):<40}{row['images_per_s']:>8.1f}{row['images_per_cpu_s']:>10.1f}"
+                f"{f'{name} @{threads}t':<40}{row['images_per_s']:>8.1f}{row['images_per_cpu_s']:>10.1f}"
                 f"{row['gflops']:>9.1f}{row['fraction_of_attainable']:>7.0%} ({row['fraction_of_attainable_cpu']:.0%})"
                 f"  {speed}"
             )
-
-    def rate(case: str, flops: int) -> dict[str, float]:
-        return {kind: flops / median(times[case][kind]) for kind in ("wall", "cpu")}
-
-    def print_attainable(label: str, attainable: dict[str, float]) -> None:
-        print(f"{label:<40}{'':>18}{attainable['wall'] / 1e9:>9.1f}  ({attainable['cpu'] / 1e9:.1f} GFLOP/CPU-s)")
-
-    for threads in threads_list:
-        attainable = rate(f"attainable matmul @{threads}t", attainable_flops)
-        add_rows(variants, threads, 1, attainable, f"{{name}} @{threads}t")
-        print_attainable(f"attainable matmul, LSTM shapes @{threads}t", attainable)
-    if multiprocess is not None:
-        n = multiprocess.processes
-        attainable = rate(multiprocess.attainable_case, multiprocess.attainable_flops)
-        print(f"-- {n} processes x 1 thread (DDP); vs baseline: against baseline @1t, one process")
-        add_rows(multiprocess.variants, 1, n, attainable, "{name}")
-        print_attainable(multiprocess.attainable_case, attainable)
-        # The as-shipped comparison on n cores: one process of the baseline with n intra-op threads.
-        same_cores = times.get(f"baseline @{n}t")
-        for row in rows[-len(multiprocess.variants) :]:
-            t = times[f"{row['variant']} @1t"]
-            for kind, suffix in (("wall", ""), ("cpu", "_cpu")):
-                ratio = median(same_cores[kind]) / median(t[kind]) if same_cores else None
-                row["speedup_vs_baseline_same_cores" + suffix] = ratio
-            if same_cores:
-                print(
-                    f"{row['variant']} vs baseline @{n}t (one process, {n} threads, as shipped on {n} cores): "
-                    f"{row['speedup_vs_baseline_same_cores']:.2f}x wall "
-                    f"({row['speedup_vs_baseline_same_cores_cpu']:.2f}x CPU)"
-                )
+        print(
+            f"{f'attainable matmul, LSTM shapes @{threads}t':<40}{'':>18}{attainable['wall'] / 1e9:>9.1f}"
+            f"  ({attainable['cpu'] / 1e9:.1f} GFLOP/CPU-s)"
+        )
     return rows

@@ -1,4 +1,4 @@
-"""Evaluation throughput: the importance-weighted bound (IWAE, K samples per image), against the baseline.
+"""Evaluation throughput: the importance-weighted bound (IWAE, K samples per image), DRAW vs the straightforward one.
 
 log p(x) >= log (1/K) sum_k p(x, z_k) / q(z_k | x); each image is repeated K times in one batch.
 
@@ -39,19 +39,19 @@ def main() -> None:
         (4, 3, 1, 1) if args.smoke else (args.batch_size, args.samples, args.batches, args.repeats)
     )
     threads_list = bc.thread_counts(args.threads)
-    model, baseline = bc.models(config, args.seed)
+    model, straightforward = bc.models(config, args.seed)
     data = bc.binarized_mnist(batch * per_round).view(per_round, batch, *bc.IMAGE_SHAPE)
 
     torch.set_flush_denormal(True)
     ours = iwae_bound(model, data[0], k, torch.Generator().manual_seed(args.seed))
-    theirs = iwae_bound(baseline, data[0], k, torch.Generator().manual_seed(args.seed))
+    theirs = iwae_bound(straightforward, data[0], k, torch.Generator().manual_seed(args.seed))
     diff = bc.check_close("IWAE bound", ours, theirs, rtol=1e-5, atol=1e-3)
     print(
-        f"model: {config}; K={k}: IWAE bound {ours.mean().item():.4f} nats (optimised) vs "
-        f"{theirs.mean().item():.4f} (baseline), max |diff| {diff:.2e}"
+        f"model: {config}; K={k}: IWAE bound {ours.mean().item():.4f} nats (DRAW) vs "
+        f"{theirs.mean().item():.4f} (straightforward), max |diff| {diff:.2e}"
     )
 
-    variants = {"optimised": model} | ({} if args.no_baseline else {"baseline": baseline})
+    variants = {"readable": model} | ({} if args.no_straightforward else {bc.STRAIGHTFORWARD: straightforward})
     cases: dict[str, Callable] = {}
     for threads in threads_list:
         for name, net in variants.items():

@@ -1,4 +1,4 @@
-"""Generation throughput of DRAW (T-step sampling from the prior), against the baseline.
+"""Generation throughput of DRAW (T-step sampling from the prior), against the straightforward one.
 
 PYTHONPATH=src python benchmarks/bench_sample.py --num-samples 100 --threads 1,2
 """
@@ -26,17 +26,17 @@ def main() -> None:
     config = bc.SMOKE_MNIST if args.smoke else bc.PAPER_MNIST
     calls, repeats, samples = (1, 1, 8) if args.smoke else (args.calls, args.repeats, args.num_samples)
     threads_list = bc.thread_counts(args.threads)
-    model, baseline = bc.models(config, args.seed)
+    model, straightforward = bc.models(config, args.seed)
     noise = torch.randn(config["num_steps"], samples, config["z_dim"], generator=torch.Generator().manual_seed(1))
 
     torch.set_flush_denormal(True)
-    ours, theirs = model.generate(samples, noise=noise).canvases, baseline.generate(samples, noise=noise)
+    ours, theirs = model.generate(samples, noise=noise).canvases, straightforward.generate(samples, noise=noise)
     diff = bc.check_close("canvases", ours, theirs, rtol=1e-4, atol=1e-5)
     print(f"model: {config}; {samples} samples, same noise: max |canvas diff| {diff:.2e}")
 
-    variants = {"optimised": lambda: model.generate(samples, noise=noise)}
-    if not args.no_baseline:
-        variants["baseline"] = lambda: baseline.generate(samples, noise=noise)
+    variants = {"readable": lambda: model.generate(samples, noise=noise)}
+    if not args.no_straightforward:
+        variants[bc.STRAIGHTFORWARD] = lambda: straightforward.generate(samples, noise=noise)
     cases: dict[str, Callable] = {}
     for threads in threads_list:
         for name, generate in variants.items():

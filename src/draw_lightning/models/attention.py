@@ -130,8 +130,7 @@ def filterbanks(params: AttentionParams, *, n: int, width: int, height: int) -> 
 def read_attentive(images: Tensor, fx: Tensor, fy: Tensor, intensity: Tensor) -> Tensor:
     """Attentive read (eq. 27): ``gamma * F_Y x F_X^T`` per channel.
 
-    ``images``: ``(batch, K, B, A)``, where ``K`` may stack several images (x and x̂, each with
-    C channels) so all are read with one batched product. Returns ``(batch, K, N, N)``.
+    ``images``: ``(batch, C, B, A)``; returns ``(batch, C, N, N)``.
     """
     patches = fy[:, None] @ images @ fx[:, None].transpose(-1, -2)
     return patches * intensity[:, None, None, None]

@@ -179,8 +179,9 @@ class DRAW(nn.Module):
         raw = self.read_window(h_dec)
         window = attention_params(raw, width=self.image_shape[2], height=self.image_shape[1], n=self.read_n)
         fx, fy = filterbanks(window, n=self.read_n, width=self.image_shape[2], height=self.image_shape[1])
-        glimpse = read_attentive(torch.cat([x, x_hat], dim=1), fx, fy, window.intensity)  # x and x̂ at once
-        return glimpse.reshape(batch, -1), raw
+        # Each image read on its own: a joined [x, x̂] would be a copy of x kept for backward every step.
+        glimpses = [read_attentive(image, fx, fy, window.intensity).reshape(batch, -1) for image in (x, x_hat)]
+        return torch.cat(glimpses, dim=1), raw
 
     def write(self, h_dec: Tensor) -> tuple[Tensor, Tensor | None]:
         """write(h^dec_t): eq. 18 without attention, eq. 29 with; and the raw window."""
@@ -256,16 +257,17 @@ class DRAW(nn.Module):
         if tuple(noise.shape) != expected:
             raise ValueError(f"generate: noise must have shape {expected}, got {tuple(noise.shape)}")
         canvas, _, dec = self.initial_state(num_samples)
-        canvases, read_raws, write_raws = [], [], []
+        canvases, hidden, write_raws = [], [dec[0]], []
         for t in range(self.num_steps):
-            if self.read_window is not None:  # the read this h^dec_{t-1} would make
-                read_raws.append(self.read_window(dec[0]))
             dec = self.decoder(temperature * noise[t], dec)  # eq. 13, z_t from the prior
             delta, write_raw = self.write(dec[0])  # eq. 14
             canvas = canvas + delta  # eq. 15
             canvases.append(canvas)
+            hidden.append(dec[0])
             write_raws.append(write_raw)
-        return self._trace(canvases, read_raws or [None], write_raws)
+        # The reads each h^dec_{t-1} would make (nothing is read in generation), in one product.
+        read_raws = [None] if self.read_window is None else list(self.read_window(torch.stack(hidden[:-1])))
+        return self._trace(canvases, read_raws, write_raws)
 
     # -- helpers ---------------------------------------------------------------------------------
 
