@@ -226,3 +226,21 @@ def test_bf16_autocast_runs_the_same_model_close_to_float32() -> None:
         torch.cat([g.flatten() for g in grads[0]]), torch.cat([g.flatten() for g in grads[1]]), dim=0
     )
     assert cosine > 0.99, cosine
+
+
+def test_training_resumes_from_a_checkpoint_written_before_the_redesign(tmp_path, make_trainer) -> None:
+    """Weights, the old {name: adam} optimiser config and Adam's state all carry over."""
+    from tests.conftest import TensorImages
+
+    from draw_lightning.modules import DRAWLitModule
+
+    path = FIXTURES / "draw_attn.ckpt"
+    module = DRAWLitModule.load_from_checkpoint(path, map_location="cpu")
+    assert module.hparams.optimizer["_target_"] == "torch.optim.Adam" and module.hparams.optimizer["lr"] == 3e-3
+    saved_step = torch.load(path, weights_only=False)["global_step"]
+    images = (torch.rand(16, 1, 28, 28, generator=torch.Generator().manual_seed(0)) > 0.7).float()
+    trainer = make_trainer(tmp_path, max_steps=saved_step + 2, limit_val_batches=0)
+    trainer.fit(module, datamodule=TensorImages(train=images, val=images[:4], batch_size=8), ckpt_path=path)
+    assert trainer.global_step == saved_step + 2
+    (state,) = {int(s["step"]) for s in trainer.optimizers[0].state.values()}
+    assert state == saved_step + 2  # Adam's step counts continued from the checkpoint's

@@ -150,9 +150,10 @@ class DRAW(nn.Module):
         pixels = channels * height * width
 
         read_size = 2 * channels * cfg.read_n**2 if cfg.read_attention else 2 * pixels
+        # Registered in this order since the first release: optimiser states in checkpoints follow it.
         self.encoder = nn.LSTMCell(read_size + cfg.dec_hidden, cfg.enc_hidden)  # eq. 5
-        self.to_latent = nn.Linear(cfg.enc_hidden, 2 * cfg.z_dim)  # mu, log sigma of Q(Z_t | h^enc_t)
         self.decoder = nn.LSTMCell(cfg.z_dim, cfg.dec_hidden)  # eq. 7
+        self.to_latent = nn.Linear(cfg.enc_hidden, 2 * cfg.z_dim)  # mu, log sigma of Q(Z_t | h^enc_t)
         self.read_window = nn.Linear(cfg.dec_hidden, 5) if cfg.read_attention else None  # eq. 21
         self.write_window = nn.Linear(cfg.dec_hidden, 5) if cfg.write_attention else None
         self.write_patch = nn.Linear(cfg.dec_hidden, channels * cfg.write_n**2 if cfg.write_attention else pixels)
