@@ -51,7 +51,14 @@ def test_ddp_sim_matches_single_process_and_writes_once(compose_train, tmp_path:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["logs"]
     assert sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "logs").glob("*/*")) == ["logs/train/runs"]
     (run,) = (tmp_path / "logs" / "train" / "runs").iterdir()
-    assert sorted(p.name for p in run.iterdir()) == [".hydra", "checkpoints", "csv", "images", "train.log"]
+    assert sorted(p.name for p in run.iterdir()) == [
+        ".hydra",
+        "checkpoints",
+        "config_resolved.yaml",
+        "csv",
+        "images",
+        "train.log",
+    ]
     # canvas figures written once, by rank 0: one file per figure for the one epoch
     images = sorted(str(p.relative_to(run / "images")) for p in (run / "images").rglob("*.*"))
     assert images and all(name.endswith(("epoch_000.png", "epoch_000.gif")) for name in images), images

@@ -33,6 +33,8 @@ def test_slurm_launcher_takes_nodes_and_tasks_from_the_trainer(compose_train) ->
     launcher = OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
     assert get_class(launcher["_target_"]).__name__ == "SlurmLauncher"
     assert (launcher["nodes"], launcher["tasks_per_node"], launcher["gpus_per_node"]) == (3, 8, 8)
+    # requeued on submitit's USR2, 180 s before the time limit, after up to 10 time limits
+    assert (launcher["signal_delay_s"], launcher["max_num_timeout"]) == (180, 10)
 
 
 def test_optuna_storage_in_memory_and_sqlite(compose_train, tmp_path: Path) -> None:

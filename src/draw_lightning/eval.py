@@ -87,9 +87,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     apply_runtime_settings(flush_denormal=cfg.extras.flush_denormal, reuse_freed_memory=cfg.extras.reuse_freed_memory)
     L.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
-    ckpt_path = resolve_ckpt_path(
-        cfg.ckpt_path, runs_root=Path(cfg.paths.log_dir) / "train", exclude=output_dir, allow_pretrained=True
-    )
+    ckpt_path = resolve_ckpt_path(cfg.ckpt_path, runs_root=Path(cfg.paths.log_dir) / "train", allow_pretrained=True)
     # Loaded on the CPU: a checkpoint trained on GPU evaluates on a CPU-only machine.
     model = load_module(ckpt_path)
     datamodule = build_datamodule(cfg, model.data_config)

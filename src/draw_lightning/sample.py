@@ -49,9 +49,7 @@ def sample(cfg: DictConfig) -> dict[str, Path]:
     check_sample_config(cfg)
     apply_runtime_settings(flush_denormal=cfg.extras.flush_denormal, reuse_freed_memory=cfg.extras.reuse_freed_memory)
     output_dir = Path(cfg.paths.output_dir)
-    ckpt_path = resolve_ckpt_path(
-        cfg.ckpt_path, runs_root=Path(cfg.paths.log_dir) / "train", exclude=output_dir, allow_pretrained=True
-    )
+    ckpt_path = resolve_ckpt_path(cfg.ckpt_path, runs_root=Path(cfg.paths.log_dir) / "train", allow_pretrained=True)
     model = load_module(ckpt_path).eval()
     figures = generation_figures(
         model.net,

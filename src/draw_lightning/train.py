@@ -18,10 +18,12 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import LearningRateMonitor
 from omegaconf import DictConfig, OmegaConf
 
+from draw_lightning.callbacks import RunConfigLogger
 from draw_lightning.configs import CONFIG_DIR, setup_hydra, validate
-from draw_lightning.utils.checkpoints import resolve_ckpt_path
+from draw_lightning.utils.checkpoints import SameRuns, resolve_ckpt_path
 from draw_lightning.utils.failures import run_recording_failure
 from draw_lightning.utils.instantiate import instantiate_collection
+from draw_lightning.utils.run_info import run_hyperparameters, save_resolved_config
 from draw_lightning.utils.runtime import apply_runtime_settings
 from draw_lightning.utils.wandb_run import finish_wandb, resume_wandb_run
 
@@ -34,8 +36,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit and test as configured; return every logged metric as floats."""
     validate(cfg)
     apply_runtime_settings(flush_denormal=cfg.extras.flush_denormal, reuse_freed_memory=cfg.extras.reuse_freed_memory)
+    config_yaml = save_resolved_config(cfg, cfg.paths.output_dir)
     if cfg.extras.print_config:
-        log.info("config:\n%s", OmegaConf.to_yaml(cfg, resolve=True))
+        log.info("config:\n%s", config_yaml)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
 
@@ -44,13 +47,17 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     model.data_config = OmegaConf.to_container(cfg.data, resolve=True)
     output_dir = Path(cfg.paths.output_dir)
     ckpt_path = resolve_ckpt_path(
-        cfg.get("ckpt_path"), runs_root=Path(cfg.paths.log_dir) / cfg.task_name, exclude=output_dir
+        cfg.get("ckpt_path"),
+        runs_root=Path(cfg.paths.log_dir) / cfg.task_name,
+        run_dir=output_dir,
+        same_runs=SameRuns.of_current_run(),
     )
     if ckpt_path:
         log.info("resuming from %s", ckpt_path)
         resume_wandb_run(cfg.get("logger"), ckpt_path)  # before the loggers are built
     loggers = instantiate_collection(cfg.get("logger"))
     callbacks = instantiate_collection(cfg.get("callbacks"))
+    callbacks.append(RunConfigLogger(run_hyperparameters(cfg)))  # to every logger, with the dataset sizes
     if not loggers:  # Lightning refuses a learning-rate monitor with nothing to log to
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)

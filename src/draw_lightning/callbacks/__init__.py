@@ -8,6 +8,7 @@ from draw_lightning.callbacks.model_checkpoint import FiniteModelCheckpoint
 from draw_lightning.callbacks.numerics import NonFiniteGuard
 from draw_lightning.callbacks.preemption import CheckpointOnSigterm
 from draw_lightning.callbacks.rng_state import RNGStateCheckpoint
+from draw_lightning.callbacks.run_config import RunConfigLogger
 from draw_lightning.callbacks.runtime_settings import RuntimeSettings
 from draw_lightning.callbacks.wall_clock import WallClock
 from draw_lightning.callbacks.wandb_run_id import WandbRunIdSaver
@@ -21,6 +22,7 @@ __all__ = [
     "KLPerStepLogger",
     "NonFiniteGuard",
     "RNGStateCheckpoint",
+    "RunConfigLogger",
     "RuntimeSettings",
     "WallClock",
     "WandbRunIdSaver",

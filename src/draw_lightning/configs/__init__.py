@@ -10,7 +10,15 @@ from omegaconf import OmegaConf
 
 from draw_lightning.configs.schema import register_configs, validate
 
-__all__ = ["CONFIG_DIR", "config_dir", "multirun_group", "register_configs", "setup_hydra", "validate"]
+__all__ = [
+    "CONFIG_DIR",
+    "config_dir",
+    "multirun_group",
+    "register_configs",
+    "setup_hydra",
+    "slurm_job_or",
+    "validate",
+]
 
 
 def config_dir() -> str:
@@ -32,6 +40,26 @@ def multirun_group(mode: RunMode | str, task_name: str, sweep_dir: str) -> str |
     if str(getattr(mode, "name", mode)) != RunMode.MULTIRUN.name:
         return None
     return f"{task_name}-{Path(sweep_dir).name}"
+
+
+# SLURM_JOB_NAME of an interactive allocation (salloc, srun --pty): its runs are not requeued
+INTERACTIVE_JOB_NAMES = {"bash", "sh", "zsh", "interactive"}
+
+
+def slurm_job_or(default: str) -> str:
+    """``slurm-<job id>`` (``slurm-<array job id>_<task id>`` in a job array) in a SLURM batch job,
+    else ``default``: a requeued job, whose id is unchanged, finds its run folder again.
+
+    An interactive allocation (job name ``bash``, ``interactive`` or the login shell's name) keeps
+    ``default``, so the several runs started in it get folders of their own.
+    """
+    job_id, array_id = os.environ.get("SLURM_JOB_ID"), os.environ.get("SLURM_ARRAY_JOB_ID")
+    shell = Path(os.environ.get("SHELL", "")).name
+    if not job_id or os.environ.get("SLURM_JOB_NAME", "") in INTERACTIVE_JOB_NAMES | {shell}:
+        return default
+    if array_id:
+        return f"slurm-{array_id}_{os.environ['SLURM_ARRAY_TASK_ID']}"
+    return f"slurm-{job_id}"
 
 
 def auto_devices(field: str) -> int | str:
@@ -62,6 +90,7 @@ def setup_hydra() -> None:
     resolved once by the launcher, keeps its name in jobs run by other processes (submitit).
     ``cwd`` is the directory the command started in: unlike ``${hydra:runtime.cwd}`` it
     resolves before Hydra's job config exists, as a multirun's sweep folder must.
+    ``slurm_job_or`` names a single run's folder after its SLURM job (:func:`slurm_job_or`).
     ``multirun_group`` names the group of a sweep's runs (``run_group`` in ``train.yaml``).
     ``auto_devices`` chooses devices and strategy of ``trainer=auto`` (:func:`auto_devices`).
     """
@@ -70,6 +99,8 @@ def setup_hydra() -> None:
         OmegaConf.register_new_resolver("cwd", os.getcwd, use_cache=True)
     if not OmegaConf.has_resolver("pid"):
         OmegaConf.register_new_resolver("pid", lambda: str(os.getpid()), use_cache=True)
+    if not OmegaConf.has_resolver("slurm_job_or"):
+        OmegaConf.register_new_resolver("slurm_job_or", slurm_job_or)
     if not OmegaConf.has_resolver("multirun_group"):
         OmegaConf.register_new_resolver("multirun_group", multirun_group)
     if not OmegaConf.has_resolver("auto_devices"):

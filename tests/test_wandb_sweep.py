@@ -1,0 +1,72 @@
+"""conf/wandb_sweep.yaml: a W&B sweep whose every trial is a valid command line of the train task,
+over the search space of hparams_search/optuna.yaml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep
+from omegaconf import OmegaConf
+from wandb.sdk.launch.sweeps.utils import create_sweep_command, create_sweep_command_args, load_sweep_config
+
+from draw_lightning.configs import CONFIG_DIR, validate
+
+SWEEP = load_sweep_config(str(Path(CONFIG_DIR) / "wandb_sweep.yaml"))  # as `wandb sweep` reads it
+PARAMETERS = SWEEP["parameters"]
+
+
+def trial_overrides(values: dict) -> list[str]:
+    """The Hydra overrides W&B's agent puts in place of ${args_no_hyphens} for these values."""
+    return create_sweep_command_args({"args": {k: {"value": v} for k, v in values.items()}})["args_no_hyphens"]
+
+
+def candidate_values(spec: dict) -> list:
+    """Every listed value, or both ends of a distribution."""
+    if "values" in spec:
+        return list(spec["values"])
+    if "value" in spec:
+        return [spec["value"]]
+    return [spec["min"], spec["max"]]
+
+
+def test_the_sweep_runs_the_train_task_with_the_parameters_as_overrides():
+    assert SWEEP["method"] == "bayes" and SWEEP["metric"] == {"name": "val/loss", "goal": "minimize"}
+    command = create_sweep_command(SWEEP["command"])
+    assert command == ["${env}", "${interpreter}", "-m", "draw_lightning.train", "${args_no_hyphens}"]
+    assert trial_overrides({"model.optimizer.lr": 0.001, "model.net.read_n": 3}) == [
+        "model.optimizer.lr=0.001",
+        "model.net.read_n=3",
+    ]
+
+
+def test_the_space_is_that_of_the_optuna_search():
+    optuna = yaml.safe_load((Path(CONFIG_DIR) / "hparams_search" / "optuna.yaml").read_text())
+    optuna_params = optuna["hydra"]["sweeper"]["params"]
+    assert set(PARAMETERS) == set(optuna_params)
+    parser = OverridesParser.create()
+    for name, expression in optuna_params.items():
+        (override,) = parser.parse_overrides([f"{name}={expression}"])
+        sweep, spec = override.value(), PARAMETERS[name]
+        if isinstance(sweep, ChoiceSweep):
+            assert spec["values"] == sweep.list, name
+        else:
+            assert isinstance(sweep, IntervalSweep) and sweep.tags == {"log"}
+            assert spec["distribution"] == "log_uniform_values", name
+            assert (spec["min"], spec["max"]) == (sweep.start, sweep.end), name
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{name: value} for name, spec in PARAMETERS.items() for value in candidate_values(spec)]
+    + [{name: candidate_values(spec)[-1] for name, spec in PARAMETERS.items()}],
+    ids=lambda values: ",".join(f"{k}={v}" for k, v in values.items()),
+)
+def test_every_parameter_value_is_a_valid_override_of_the_train_config(values, compose_train):
+    overrides = trial_overrides(values)
+    cfg = compose_train(overrides)
+    validate(cfg)  # types at composition, ranges and the optimiser here
+    for name, value in values.items():
+        assert OmegaConf.select(cfg, name, throw_on_missing=True) == value
