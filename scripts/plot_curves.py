@@ -22,15 +22,15 @@ import argparse
 import csv
 import json
 import math
-import struct
 import sys
 import warnings
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from draw_lightning.utils.wandb_sync import read_records
 
 STEP, TIME = "step", "time/elapsed_s"
 TRAIN_LOSS, TRAIN_KL = "train/loss", "train/kl"
@@ -40,14 +40,6 @@ VAL_LOSS, VAL_KL = "val/loss", "val/kl"
 WANDB_STEP, WANDB_COUNT, WANDB_RUNTIME = "trainer/global_step", "_step", "_runtime"
 # W&B's run folders under <run>/wandb: offline-run-<date>_<time>-<id> (run-... when online).
 WANDB_RUN_DIRS = ("offline-run-*", "run-*")
-# A W&B run file (``run-<id>.wandb``) in LevelDB's log format, as W&B writes and reads it (its
-# former Python ``wandb.sdk.internal.datastore.DataStore``): a file header (":W&B", magic, version),
-# then 32 KiB blocks of chunks, each a header (CRC-32 of its type byte and data, length, type) and
-# data: a whole record, or its first, middle or last part. A block's tail too short for a header
-# is zero padding. Each record is a serialized ``wandb_internal_pb2.Record``.
-WANDB_HEADER, WANDB_FILE_ID = struct.Struct("<4sHB"), (b":W&B", 0xBEE1, 0)
-WANDB_CHUNK, WANDB_BLOCK = struct.Struct("<IHB"), 32 * 1024
-FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
 # Size of the written PNG: FIGSIZE inches at DPI dots per inch.
 FIGSIZE = (12.0, 8.0)
 DPI = 100
@@ -174,45 +166,12 @@ def interpolate_time(steps: Sequence[float], known_steps: Sequence[float], known
 
 
 def wandb_records(file: Path) -> Iterator[bytes]:
-    """The records of a W&B run file, in order (each a serialized ``wandb_internal_pb2.Record``).
-
-    A file that ends in part of a record (a run still being written, or killed) ends before it;
-    :class:`CurvesError` for a file that is not a W&B run file or a chunk that fails its checksum.
-    """
+    """The records of a W&B run file, in order (W&B's own format, read by ``utils.wandb_sync``);
+    :class:`CurvesError` for a file that is not one, cannot be read or fails a checksum."""
     try:
-        data = file.read_bytes()
-    except OSError as err:
-        raise CurvesError(f"{file}: cannot read it ({err})") from err
-    if not data:  # just created
-        return
-    if len(data) < WANDB_HEADER.size or WANDB_HEADER.unpack_from(data) != WANDB_FILE_ID:
-        raise CurvesError(f"{file}: not a W&B run file (no ':W&B' header)")
-    offset, parts = WANDB_HEADER.size, None
-    while True:
-        left = WANDB_BLOCK - offset % WANDB_BLOCK
-        if left < WANDB_CHUNK.size:  # zero padding to the next block
-            offset += left
-        if offset + WANDB_CHUNK.size > len(data):
-            return
-        crc, length, kind = WANDB_CHUNK.unpack_from(data, offset)
-        start, end = offset + WANDB_CHUNK.size, offset + WANDB_CHUNK.size + length
-        if end > len(data):
-            return
-        chunk = data[start:end]
-        if not FULL <= kind <= LAST or zlib.crc32(chunk, zlib.crc32(bytes([kind]))) != crc:
-            raise CurvesError(f"{file}: corrupt W&B record at byte {offset}")
-        if kind == FULL:
-            yield chunk
-        elif kind == FIRST:
-            parts = [chunk]
-        elif parts is None:
-            raise CurvesError(f"{file}: corrupt W&B record at byte {offset} (a part without its first)")
-        elif kind == MIDDLE:
-            parts.append(chunk)
-        else:
-            yield b"".join([*parts, chunk])
-            parts = None
-        offset = end
+        yield from read_records(file)
+    except (OSError, ValueError) as err:
+        raise CurvesError(f"{file}: {err}" if isinstance(err, OSError) else str(err)) from err
 
 
 def wandb_history(files: Sequence[Path]) -> Iterator[dict[str, str]]:

@@ -37,18 +37,11 @@ def test_slurm_launcher_takes_nodes_and_tasks_from_the_trainer(compose_train) ->
     assert (launcher["signal_delay_s"], launcher["max_num_timeout"]) == (180, 10)
 
 
-def test_optuna_storage_in_memory_and_sqlite(compose_train, tmp_path: Path) -> None:
-    memory = compose_train(["hparams_search=optuna"]).hydra.sweeper
-    assert memory.storage is None and memory.direction == "minimize"
-    assert set(memory.params) == {
-        "model.optimizer.lr",
-        "model.net.num_steps",
-        "model.net.z_dim",
-        "model.net.read_n",
-        "model.net.write_n",
-    }
-    sqlite = compose_train(["hparams_search=optuna_sqlite"]).hydra.sweeper
-    assert sqlite.storage == f"sqlite:///{tmp_path}/optuna_draw.db"
+def test_optuna_search_study_in_sqlite_under_the_root(compose_train, tmp_path: Path) -> None:
+    search = compose_train(["hparams_search=optuna"]).search
+    assert search.direction == "minimize" and search.pruner.name == "median"
+    assert search.storage == f"sqlite:///{tmp_path}/optuna_draw.db"
+    assert search.dir == f"{tmp_path}/logs/search/draw"
 
 
 def test_bf16_autocast_trains_draw_on_cpu(compose_train) -> None:

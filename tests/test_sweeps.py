@@ -1,4 +1,4 @@
-"""Multiruns through the real CLI: the basic grid, Optuna (SQLite), a crashing job, run groups."""
+"""Multiruns through the real CLI: the basic grid, a crashing job, run groups (Optuna: test_search.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import math
 import re
 from pathlib import Path
 
-import optuna
 import pytest
 import yaml
 
@@ -75,43 +74,6 @@ def test_grid_multirun_runs_each_job_in_its_folder(tmp_path: Path) -> None:
         # every job of the sweep names the same group, derived from the sweep folder
         assert f"run_group: train-{sweep.name}\n" in (job / "train.log").read_text()
         assert not (job / "error.txt").exists()
-
-
-def test_optuna_sqlite_sweep_writes_results_and_keeps_the_study(tmp_path: Path) -> None:
-    # The shipped search space, with T and z narrowed so three trials stay quick.
-    result = run_task(
-        "train",
-        "hparams_search=optuna_sqlite",
-        "hydra.sweeper.n_trials=3",
-        "hydra.sweeper.study_name=test",
-        "model.net.num_steps=choice(2,3)",
-        "model.net.z_dim=choice(2,4)",
-        *(o for o in TINY if not o.startswith("model.net.z_dim=")),
-        cwd=tmp_path,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    sweep = sweep_dir(tmp_path)
-    jobs = job_dirs(sweep)
-    assert len(jobs) == 3
-    results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
-    assert set(results["best_params"]) == {
-        "model.optimizer.lr",
-        "model.net.num_steps",
-        "model.net.z_dim",
-        "model.net.read_n",
-        "model.net.write_n",
-    }
-    # the value returned by each job is what Optuna minimised
-    losses = [last_metric(job, "val/loss") for job in jobs]
-    assert results["best_value"] == pytest.approx(min(losses), abs=1e-4)
-    best_job = jobs[losses.index(min(losses))]
-    assert {k: str(v) for k, v in results["best_params"].items()} == {
-        k: v for k, v in overrides(best_job).items() if k in results["best_params"]
-    }
-    study = optuna.load_study(study_name="test", storage=f"sqlite:///{tmp_path / 'optuna_test.db'}")
-    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 3
-    assert sorted(t.value for t in study.trials) == pytest.approx(sorted(losses), abs=1e-4)
 
 
 def test_a_crashing_job_is_recorded_and_the_others_run(tmp_path: Path) -> None:

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep
 from omegaconf import OmegaConf
 from wandb.sdk.launch.sweeps.utils import create_sweep_command, create_sweep_command_args, load_sweep_config
 
 from draw_lightning.configs import CONFIG_DIR, validate
+from draw_lightning.search import search_space
 
 SWEEP = load_sweep_config(str(Path(CONFIG_DIR) / "wandb_sweep.yaml"))  # as `wandb sweep` reads it
 PARAMETERS = SWEEP["parameters"]
@@ -44,18 +43,14 @@ def test_the_sweep_runs_the_train_task_with_the_parameters_as_overrides():
 
 def test_the_space_is_that_of_the_optuna_search():
     optuna = yaml.safe_load((Path(CONFIG_DIR) / "hparams_search" / "optuna.yaml").read_text())
-    optuna_params = optuna["hydra"]["sweeper"]["params"]
+    optuna_params = search_space(OmegaConf.create(optuna["search"]["space"]))
     assert set(PARAMETERS) == set(optuna_params)
-    parser = OverridesParser.create()
-    for name, expression in optuna_params.items():
-        (override,) = parser.parse_overrides([f"{name}={expression}"])
-        sweep, spec = override.value(), PARAMETERS[name]
-        if isinstance(sweep, ChoiceSweep):
-            assert spec["values"] == sweep.list, name
+    for name, spec in optuna_params.items():
+        if "choices" in spec:
+            assert PARAMETERS[name]["values"] == spec["choices"], name
         else:
-            assert isinstance(sweep, IntervalSweep) and sweep.tags == {"log"}
-            assert spec["distribution"] == "log_uniform_values", name
-            assert (spec["min"], spec["max"]) == (sweep.start, sweep.end), name
+            assert spec["log"] and PARAMETERS[name]["distribution"] == "log_uniform_values", name
+            assert (PARAMETERS[name]["min"], PARAMETERS[name]["max"]) == (spec["low"], spec["high"]), name
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,11 @@ log = logging.getLogger(__name__)
 setup_hydra()
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
-    """Fit and test as configured; return every logged metric as floats."""
+def train(cfg: DictConfig, extra_callbacks: Sequence[L.Callback] = ()) -> dict[str, Any]:
+    """Fit and test as configured; return every logged metric as floats.
+
+    ``extra_callbacks`` join those of the config (the search's pruning callback).
+    """
     validate(cfg)
     apply_runtime_settings(flush_denormal=cfg.extras.flush_denormal, reuse_freed_memory=cfg.extras.reuse_freed_memory)
     config_yaml = save_resolved_config(cfg, cfg.paths.output_dir)
@@ -58,6 +62,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     loggers = instantiate_collection(cfg.get("logger"))
     callbacks = instantiate_collection(cfg.get("callbacks"))
     callbacks.append(RunConfigLogger(run_hyperparameters(cfg)))  # to every logger, with the dataset sizes
+    callbacks.extend(extra_callbacks)
     if not loggers:  # Lightning refuses a learning-rate monitor with nothing to log to
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
@@ -96,7 +101,7 @@ def optimized_metric(cfg: DictConfig) -> float | None:
         raise KeyError(f"optimized_metric={name!r} was not logged; logged metrics: {sorted(metrics)}")
     value = metrics[name]
     log.info("%s = %.4f (run folder %s)", name, value, HydraConfig.get().runtime.output_dir)
-    # A NaN would reach Optuna as a value it rejects, stopping the whole sweep: fail the run instead.
+    # A NaN is no value to minimise: fail the run (a sweeper records it as failed).
     if not math.isfinite(value):
         raise FloatingPointError(f"optimized_metric {name} = {value}: training diverged")
     return value

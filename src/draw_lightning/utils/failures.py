@@ -1,8 +1,8 @@
 """A failed run leaves its traceback in its own folder, then fails as usual.
 
 In a multirun the sweeper sees the failure too: the basic sweeper still runs the other jobs of
-the batch and exits non-zero at the end; Optuna marks the trial failed and goes on (up to
-``hydra.sweeper.max_failure_rate``).
+the batch and exits non-zero at the end; ``python -m draw_lightning.search`` marks the Optuna
+trial failed and goes on.
 """
 
 from __future__ import annotations

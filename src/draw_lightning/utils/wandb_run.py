@@ -18,6 +18,8 @@ from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, open_dict
 
 __all__ = [
+    "WANDB_HISTORY_KEY",
+    "WANDB_RESUMED_FROM_FILE",
     "WANDB_RUN_ID_KEY",
     "build_wandb_logger",
     "finish_wandb",
@@ -29,6 +31,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 WANDB_RUN_ID_KEY = "wandb_run_id"
+# Checkpoint key: {"folder": the W&B run folder written, "rows": its history rows so far}; and the
+# file a resumed run writes into its own W&B run folder (draw_lightning.utils.wandb_sync reads both).
+WANDB_HISTORY_KEY = "wandb_history"
+WANDB_RESUMED_FROM_FILE = "draw_resumed_from.json"
 MODES = ("auto", "online", "offline", "disabled")
 DEFAULT_BASE_URL = "https://api.wandb.ai"
 WANDB_TARGETS = (
