@@ -40,9 +40,9 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[L.Callback] = ()) -> dict[s
     """
     validate(cfg)
     apply_runtime_settings(flush_denormal=cfg.extras.flush_denormal, reuse_freed_memory=cfg.extras.reuse_freed_memory)
-    config_yaml = save_resolved_config(cfg, cfg.paths.output_dir)
+    config_tree = save_resolved_config(cfg, cfg.paths.output_dir)
     if cfg.extras.print_config:
-        log.info("config:\n%s", config_yaml)
+        log.info("resolved %s", config_tree)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
 

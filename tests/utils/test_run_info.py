@@ -37,3 +37,19 @@ def test_unknown_outside_a_checkout_or_without_git(tmp_path, monkeypatch):
     assert git_state(tmp_path / "missing") == unknown
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     assert git_state() == unknown  # no git program
+
+
+def test_config_tree_has_a_branch_per_group_and_the_groups_yaml_under_it() -> None:
+    from draw_lightning.utils.run_info import config_tree
+
+    tree = config_tree({"seed": 3, "model": {"net": {"z_dim": 10}}, "tags": ["a"], "data": {"batch_size": 64}})
+    assert tree.splitlines() == [
+        "config",
+        "├── seed: 3",
+        "├── model",
+        "│   net:",
+        "│     z_dim: 10",
+        "├── tags: ['a']",
+        "└── data",
+        "    batch_size: 64",
+    ]

@@ -71,12 +71,27 @@ def run_hyperparameters(cfg: DictConfig) -> dict[str, Any]:
     return {**resolved_config(cfg), "choices": config_choices(), "git": git_state()}
 
 
+def config_tree(config: dict[str, Any]) -> str:
+    """The config as a tree: one branch per top-level key, each group's YAML under its branch."""
+    lines, keys = ["config"], list(config)
+    for key in keys:
+        last = key == keys[-1]
+        branch, indent = ("└── ", "    ") if last else ("├── ", "│   ")
+        value = config[key]
+        if isinstance(value, dict) and value:
+            lines.append(branch + str(key))
+            lines += [indent + line for line in OmegaConf.to_yaml(value).splitlines()]
+        else:
+            lines.append(f"{branch}{key}: {value}")
+    return "\n".join(lines)
+
+
 def save_resolved_config(cfg: DictConfig, output_dir: str | Path) -> str:
     """Write the resolved config as YAML to ``output_dir/config_resolved.yaml`` (rank 0 only);
-    return the YAML. Hydra's ``.hydra/config.yaml`` beside it keeps the interpolations."""
-    text = OmegaConf.to_yaml(resolved_config(cfg))
-    _write(Path(output_dir) / RESOLVED_CONFIG_FILE, text)
-    return text
+    return it as a tree for the log. Hydra's ``.hydra/config.yaml`` beside it keeps the interpolations."""
+    config = resolved_config(cfg)
+    _write(Path(output_dir) / RESOLVED_CONFIG_FILE, OmegaConf.to_yaml(config))
+    return config_tree(config)
 
 
 @rank_zero_only
