@@ -133,3 +133,30 @@ def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path):
     runs = _run_dirs(tmp_path, "debug")
     assert len(runs) == 2
     assert all((r / ".hydra" / "config.yaml").is_file() for r in runs)
+
+
+def test_the_same_command_again_after_a_finished_run_succeeds_with_its_best_score(tmp_path):
+    """ckpt_path=auto resumes a complete run: nothing is trained, the test is rerun, and the
+    optimised metric is the best checkpoint's val/loss (not a missing-metric error)."""
+    run_dir = tmp_path / "run"
+    command = [
+        *TINY_MODEL,
+        f"hydra.run.dir={run_dir}",
+        "logger=csv",
+        "trainer=default",
+        "trainer.accelerator=cpu",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=3",
+        "trainer.limit_val_batches=2",
+        "trainer.limit_test_batches=2",
+        "data.max_per_category=300",
+        "callbacks.canvas.every_n_epochs=100",
+    ]
+    first = run_task("train", *command, cwd=tmp_path)
+    second = run_task("train", *command, cwd=tmp_path)
+    logged = [
+        line for proc in (first, second) for line in (proc.stdout + proc.stderr).splitlines() if "val/loss = " in line
+    ]
+    assert len(logged) == 2 and logged[0].split("val/loss = ")[1] == logged[1].split("val/loss = ")[1], logged
+    assert "nothing left to train" in second.stdout + second.stderr
+    assert not (run_dir / "error.txt").exists()

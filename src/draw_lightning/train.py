@@ -77,6 +77,12 @@ def _fit_and_test(cfg: DictConfig, trainer: L.Trainer, model: Any, datamodule: A
     if cfg.get("train"):
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
         metrics.update(trainer.callback_metrics)
+        # A run resumed when already complete validates nothing: its best score is the checkpoint's.
+        checkpoint = trainer.checkpoint_callback
+        monitor = getattr(checkpoint, "monitor", None)
+        if monitor and monitor not in metrics and checkpoint.best_model_score is not None:
+            log.info("nothing left to train: %s of the best checkpoint, %s", monitor, checkpoint.best_model_path)
+            metrics[monitor] = checkpoint.best_model_score
     if cfg.get("test"):
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
         if not best:
