@@ -38,3 +38,28 @@ def test_a_fresh_run_writes_a_new_file(tmp_path: Path) -> None:
     logger.log_metrics({"a": 1.0}, step=0)
     logger.save()
     assert rows(tmp_path / "csv" / "metrics.csv") == [{"a": "1.0", "step": "0"}]
+
+
+def test_rows_written_before_the_checkpoint_are_kept_even_at_its_step(tmp_path: Path) -> None:
+    """End of epoch: the validation row at step 10 is written before the checkpoint at step 10, the
+    killed run then logs training steps 10 and 11, which the resumed run logs again."""
+    first = ContinuingCSVLogger(tmp_path, name="csv", version="")
+    for step in range(10):
+        first.log_metrics({"train/loss": float(step)}, step=step)
+    first.log_metrics({"val/loss": 0.5}, step=10)
+    first.save()
+    rows_at_checkpoint = len(rows(tmp_path / "csv" / "metrics.csv"))
+    for step in (10, 11):
+        first.log_metrics({"train/loss": -1.0}, step=step)
+    first.save()
+
+    resumed = ContinuingCSVLogger(tmp_path, name="csv", version="")
+    resumed.experiment.rows_at_checkpoint = rows_at_checkpoint
+    for step in (10, 11, 12):
+        resumed.log_metrics({"train/loss": 100.0 + step}, step=step)
+    resumed.save()
+
+    logged = rows(tmp_path / "csv" / "metrics.csv")
+    assert [r["step"] for r in logged] == [str(s) for s in range(10)] + ["10", "10", "11", "12"]
+    assert logged[10]["val/loss"] == "0.5"  # kept: the rule of steps alone would drop it
+    assert [r["train/loss"] for r in logged[11:]] == ["110.0", "111.0", "112.0"]

@@ -6,7 +6,11 @@ from typing import Any
 
 import lightning as L
 
+from draw_lightning.utils.csv_log import ContinuingCSVLogger, csv_rows
+
 __all__ = ["FlushLogsOnCheckpoint"]
+
+CSV_ROWS_KEY = "csv_log_rows"
 
 
 class FlushLogsOnCheckpoint(L.Callback):
@@ -28,6 +32,18 @@ class FlushLogsOnCheckpoint(L.Callback):
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
         self._flush(trainer)
         self._flush_at_next_batch = True
+        # A resumed run keeps these rows of its CSV log whatever their step (ContinuingCSVLogger).
+        if trainer.is_global_zero:  # other ranks hold no CSV writer
+            for logger in trainer.loggers:
+                if isinstance(logger, ContinuingCSVLogger):
+                    checkpoint[CSV_ROWS_KEY] = csv_rows(logger)
+
+    def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
+        if not trainer.is_global_zero or CSV_ROWS_KEY not in checkpoint:
+            return
+        for logger in trainer.loggers:
+            if isinstance(logger, ContinuingCSVLogger):
+                logger.experiment.rows_at_checkpoint = checkpoint[CSV_ROWS_KEY]
 
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
