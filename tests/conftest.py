@@ -53,6 +53,22 @@ TINY_MODEL = [
 ]
 
 
+# A tiny run that logs every step and checkpoints often: what the kill/resume tests start and stop.
+# Each adds its data size, checkpoint interval (+callbacks.model_checkpoint.every_n_train_steps)
+# and loggers.
+KILLABLE_RUN = (
+    *TINY_MODEL,
+    "model.net.write_n=3",
+    "data.batch_size=16",
+    "trainer.accelerator=cpu",
+    "trainer.log_every_n_steps=1",
+    "trainer.limit_val_batches=2",
+    "callbacks.progress_bar.refresh_rate=0",
+    "extras.print_config=false",
+    "test=false",
+)
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     if not (DATA_DIR / "quickdraw" / "cat.npy").is_file():

@@ -9,21 +9,13 @@ import time
 from pathlib import Path
 
 import torch
-from tests.conftest import TINY_MODEL, run_task, start_task
+from tests.conftest import KILLABLE_RUN, run_task, start_task
 
 STEPS_PER_EPOCH = 20  # 320 training images in batches of 16
 TINY_RUN = (
-    *TINY_MODEL,
-    "model.net.write_n=3",
+    *KILLABLE_RUN,
     "data.max_per_category=400",
-    "data.batch_size=16",
-    "trainer.accelerator=cpu",
-    "trainer.log_every_n_steps=1",
-    "trainer.limit_val_batches=2",
-    "callbacks.progress_bar.refresh_rate=0",
     "+callbacks.model_checkpoint.every_n_train_steps=5",
-    "extras.print_config=false",
-    "test=false",
     "logger=csv",  # the resumed run's metrics.csv is checked below
 )
 

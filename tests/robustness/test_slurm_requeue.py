@@ -14,25 +14,17 @@ import time
 from pathlib import Path
 
 import torch
-from tests.conftest import TINY_MODEL, run_env
+from tests.conftest import KILLABLE_RUN, run_env
 
 from draw_lightning.utils.checkpoints import LAST_CKPT
 
 STEPS_PER_EPOCH, EPOCHS = 40, 3  # 640 training images in batches of 16
 TOTAL = STEPS_PER_EPOCH * EPOCHS
 RUN = (
-    *TINY_MODEL,
-    "model.net.write_n=3",
+    *KILLABLE_RUN,
     "data.max_per_category=800",
-    "data.batch_size=16",
     f"trainer.max_epochs={EPOCHS}",
-    "trainer.accelerator=cpu",
-    "trainer.log_every_n_steps=1",
-    "trainer.limit_val_batches=2",
-    "callbacks.progress_bar.refresh_rate=0",
     "+callbacks.model_checkpoint.every_n_train_steps=5",
-    "extras.print_config=false",
-    "test=false",
     "logger=[csv,wandb]",  # W&B offline
 )
 # What a process of a one-task SLURM batch job finds in its environment.

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from tests.conftest import TINY_MODEL, run_env
+from tests.conftest import KILLABLE_RUN, run_env
 
 from draw_lightning.utils.wandb_run import WANDB_RESUMED_FROM_FILE
 from draw_lightning.utils.wandb_sync import SYNC_FOLDER, read_records, sync_files, write_records
@@ -26,18 +26,10 @@ pb = pytest.importorskip("wandb.proto.wandb_internal_pb2")
 STEPS_PER_EPOCH, EPOCHS = 20, 3
 TOTAL = STEPS_PER_EPOCH * EPOCHS
 RUN = (
-    *TINY_MODEL,
-    "model.net.write_n=3",
+    *KILLABLE_RUN,
     "data.max_per_category=400",
-    "data.batch_size=16",
     f"trainer.max_epochs={EPOCHS}",
-    "trainer.accelerator=cpu",
-    "trainer.log_every_n_steps=1",
-    "trainer.limit_val_batches=2",
-    "callbacks.progress_bar.refresh_rate=0",
     "+callbacks.model_checkpoint.every_n_train_steps=6",
-    "extras.print_config=false",
-    "test=false",
     "logger=[csv,wandb]",  # W&B offline (run_env)
 )
 

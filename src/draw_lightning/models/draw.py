@@ -9,7 +9,7 @@ as Bernoulli targets; ``T`` = ``num_steps``. Equation numbers refer to the paper
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -72,10 +72,6 @@ class DRAWConfig:
         for name, allowed in (("window_init", WINDOW_INITS), ("compile_mode", COMPILE_MODES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"model.net.{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
 
 
 def kl_standard_normal(mu: Tensor, log_sigma: Tensor) -> Tensor:
@@ -144,8 +140,6 @@ class DRAW(nn.Module):
         if min(channels, height, width) < 1:
             raise ValueError(f"DRAW: image_shape must be (C, B, A) of integers >= 1, got {tuple(image_shape)}")
         self.image_shape = (channels, height, width)
-        self.num_steps, self.z_dim, self.read_n, self.write_n = cfg.num_steps, cfg.z_dim, cfg.read_n, cfg.write_n
-        self.read_attention, self.write_attention = cfg.read_attention, cfg.write_attention
         self._compiled_step = None  # built on first use; not copied or pickled
         pixels = channels * height * width
 
@@ -166,6 +160,14 @@ class DRAW(nn.Module):
         self.canvas0 = nn.Parameter(torch.zeros(channels, height, width))
         self.enc_state0 = nn.Parameter(torch.zeros(2, cfg.enc_hidden))
         self.dec_state0 = nn.Parameter(torch.zeros(2, cfg.dec_hidden))
+
+    # The options callers read most, from the config (one source).
+    num_steps = property(lambda self: self.config.num_steps)
+    z_dim = property(lambda self: self.config.z_dim)
+    read_n = property(lambda self: self.config.read_n)
+    write_n = property(lambda self: self.config.write_n)
+    read_attention = property(lambda self: self.config.read_attention)
+    write_attention = property(lambda self: self.config.write_attention)
 
     def __getstate__(self) -> dict[str, Any]:
         return dict(super().__getstate__(), _compiled_step=None)
