@@ -10,7 +10,7 @@ for pruner in none median; do
     'search.space.model.net.num_steps.choices=[2,3,4]' 'search.space.model.net.z_dim.choices=[2,4,8]' \
     data.max_per_category=1000 data.batch_size=32 model.net.enc_hidden=16 model.net.dec_hidden=16 \
     trainer.max_epochs=6 trainer.limit_train_batches=10 trainer.limit_val_batches=2 \
-    callbacks.progress_bar.refresh_rate=0 logger=csv test=false > search_$pruner.log 2>&1
+    callbacks.tqdm_progress_bar.refresh_rate=0 logger=csv test=false > search_$pruner.log 2>&1
   echo "pruner=$pruner wall_s=$(python -c "print(round($(date +%s.%N) - $start, 1))")"
   grep -E "^(study|best trial)" search_$pruner.log
 done

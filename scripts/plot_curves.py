@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from draw_lightning.utils.wandb_sync import read_records
+from draw_lightning.tracking.wandb_sync import read_records
 
 STEP, TIME = "step", "time/elapsed_s"
 TRAIN_LOSS, TRAIN_KL = "train/loss", "train/kl"

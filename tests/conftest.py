@@ -20,7 +20,7 @@ from torch.utils.data import Dataset, TensorDataset
 
 from draw_lightning.configs import CONFIG_DIR, setup_hydra
 from draw_lightning.data import DrawDataModule
-from draw_lightning.modules import DRAWLitModule
+from draw_lightning.lightning_modules import DRAWLitModule
 
 REPO_ROOT = REPO_DIR = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("DRAW_DATA_DIR") or REPO_ROOT.parent / "shared" / "data").resolve()
@@ -54,7 +54,7 @@ TINY_MODEL = [
 
 
 # A tiny run that logs every step and checkpoints often: what the kill/resume tests start and stop.
-# Each adds its data size, checkpoint interval (+callbacks.model_checkpoint.every_n_train_steps)
+# Each adds its data size, checkpoint interval (+callbacks.finite_model_checkpoint.every_n_train_steps)
 # and loggers.
 KILLABLE_RUN = (
     *TINY_MODEL,
@@ -63,7 +63,7 @@ KILLABLE_RUN = (
     "trainer.accelerator=cpu",
     "trainer.log_every_n_steps=1",
     "trainer.limit_val_batches=2",
-    "callbacks.progress_bar.refresh_rate=0",
+    "callbacks.tqdm_progress_bar.refresh_rate=0",
     "extras.print_config=false",
     "test=false",
 )
@@ -177,9 +177,9 @@ TRAINED_RUN = [
     "trainer.limit_val_batches=2",
     "trainer.limit_test_batches=2",
     "trainer.log_every_n_steps=5",
-    "callbacks.canvas.num_samples=4",
-    "callbacks.canvas.num_reconstructions=3",
-    "callbacks.canvas.max_steps_shown=null",
+    "callbacks.canvas_logger.num_samples=4",
+    "callbacks.canvas_logger.num_reconstructions=3",
+    "callbacks.canvas_logger.max_steps_shown=null",
     "extras.print_config=false",
 ]
 

@@ -12,7 +12,8 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from draw_lightning.modules import DRAWLitModule
+from draw_lightning.data import batch_images
+from draw_lightning.lightning_modules import DRAWLitModule
 from tests.conftest import run_task
 
 # 2000 cats, half for validation: 1000 images, an even number, so DistributedSampler pads nothing
@@ -32,14 +33,14 @@ SMALL = [
     "trainer.max_epochs=1",
     "trainer.limit_train_batches=5",
     "trainer.num_sanity_val_steps=0",
-    "callbacks.progress_bar.refresh_rate=0",
+    "callbacks.tqdm_progress_bar.refresh_rate=0",
 ]
 
 
 def per_image_losses(model: DRAWLitModule, loader, *, seed: int) -> torch.Tensor:
     torch.manual_seed(seed)
     with torch.no_grad():
-        return torch.cat([model.net(model.images(batch)).loss for batch in loader])
+        return torch.cat([model.net(batch_images(batch)).loss for batch in loader])
 
 
 @pytest.mark.slow  # three processes start torch and Lightning: about a minute on 2 busy cores

@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, TensorDataset
 
 from draw_lightning.eval import extra_metrics, num_iwae_batches
-from draw_lightning.modules import DRAWLitModule
+from draw_lightning.lightning_modules import DRAWLitModule
 from tests.conftest import only_run_dir, run_task
 
 

@@ -13,7 +13,8 @@ import torch
 from PIL import Image
 
 import draw_lightning.pretrained as pretrained
-from draw_lightning.modules import DRAWLitModule
+from draw_lightning.checkpointing.resume import resolve_ckpt_path
+from draw_lightning.lightning_modules import DRAWLitModule
 from draw_lightning.pretrained import (
     WEIGHTS_FORMAT_KEY,
     export_pretrained,
@@ -21,7 +22,6 @@ from draw_lightning.pretrained import (
     load_module,
     resolve_pretrained,
 )
-from draw_lightning.utils.checkpoints import resolve_ckpt_path
 from tests.conftest import only_run_dir, run_task
 
 SCALE, PAD = 2, 2  # sample.yaml's default scale; the grid's padding

@@ -17,7 +17,7 @@ SHORT = [
     "logger=csv",
     "trainer.accelerator=cpu",
     "trainer.num_sanity_val_steps=0",
-    "callbacks.progress_bar.refresh_rate=0",
+    "callbacks.tqdm_progress_bar.refresh_rate=0",
     "extras.print_config=false",
 ]
 

@@ -7,7 +7,7 @@ from hydra import compose, initialize_config_dir
 from PIL import Image
 
 from draw_lightning.configs import CONFIG_DIR, setup_hydra
-from draw_lightning.modules import DRAWLitModule
+from draw_lightning.lightning_modules import DRAWLitModule
 from draw_lightning.sample import sample
 from draw_lightning.viz import generation_figures
 from tests.conftest import only_run_dir, run_task

@@ -23,7 +23,7 @@ TINY = [
     "trainer.limit_train_batches=2",
     "trainer.limit_val_batches=1",
     "trainer.limit_test_batches=1",
-    "callbacks.progress_bar.refresh_rate=0",
+    "callbacks.tqdm_progress_bar.refresh_rate=0",
     "logger=csv",  # the tests read each job's metrics.csv
 ]
 

@@ -150,7 +150,7 @@ def test_the_same_command_again_after_a_finished_run_succeeds_with_its_best_scor
         "trainer.limit_val_batches=2",
         "trainer.limit_test_batches=2",
         "data.max_per_category=300",
-        "callbacks.canvas.every_n_epochs=100",
+        "callbacks.canvas_logger.every_n_epochs=100",
     ]
     first = run_task("train", *command, cwd=tmp_path)
     second = run_task("train", *command, cwd=tmp_path)

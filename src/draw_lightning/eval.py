@@ -24,14 +24,15 @@ from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from draw_lightning.checkpointing.resume import resolve_ckpt_path
 from draw_lightning.configs import CONFIG_DIR, setup_hydra, validate
+from draw_lightning.data.batches import batch_images
+from draw_lightning.lightning_modules import DRAWLitModule
 from draw_lightning.models import DRAW, iwae_nll, nats_to_bits_per_dim
-from draw_lightning.modules import DRAWLitModule
 from draw_lightning.pretrained import load_module
-from draw_lightning.utils.checkpoints import resolve_ckpt_path
+from draw_lightning.tracking.wandb_run import finish_wandb
 from draw_lightning.utils.instantiate import instantiate_collection
 from draw_lightning.utils.runtime import apply_runtime_settings
-from draw_lightning.utils.wandb_run import finish_wandb
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def iwae_over_loader(
     for index, batch in enumerate(progress):
         if index >= batches:
             break
-        x = DRAWLitModule.images(batch).to(device)
+        x = batch_images(batch).to(device)
         nll = iwae_nll(net, x, num_samples=num_samples, chunk_size=chunk_size, generator=generator)
         total += float(nll.double().sum())
         count += x.shape[0]
@@ -107,7 +108,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
             logger.log_metrics(extra, step=trainer.global_step)
             logger.save()
     finally:
-        finish_wandb(loggers)
+        finish_wandb()
     result = {"ckpt_path": ckpt_path, "metrics": metrics, "kl_per_step": model.kl_per_step["test"].tolist()}
     if cfg.iwae.num_samples > 0:
         result["iwae_num_samples"] = cfg.iwae.num_samples

@@ -17,13 +17,13 @@ import torch
 from lightning.pytorch.loggers import CSVLogger
 from omegaconf import DictConfig
 
-from draw_lightning.callbacks.media import log_gif, log_image
+from draw_lightning.checkpointing.resume import resolve_ckpt_path
 from draw_lightning.configs import CONFIG_DIR, setup_hydra
 from draw_lightning.pretrained import load_module
-from draw_lightning.utils.checkpoints import resolve_ckpt_path
+from draw_lightning.tracking.media import log_gif, log_image
+from draw_lightning.tracking.wandb_run import finish_wandb
 from draw_lightning.utils.instantiate import instantiate_collection
 from draw_lightning.utils.runtime import apply_runtime_settings
-from draw_lightning.utils.wandb_run import finish_wandb
 from draw_lightning.viz import generation_figures, write_gif, write_png
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def sample(cfg: DictConfig) -> dict[str, Path]:
             log_image(loggers, f"sample/{key}", figures[key], step=0, tag="sample", image_dir=output_dir)
         log_gif(loggers, "sample/generation", files["generation"], step=0)
     finally:
-        finish_wandb(loggers)
+        finish_wandb()
     log.info("samples of %s written to %s", ckpt_path, output_dir)
     return files
 

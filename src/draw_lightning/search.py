@@ -176,8 +176,8 @@ def trial_config(overrides: Sequence[str], params: dict[str, Any], run_dir: Path
 
 def objective(trial: optuna.Trial, overrides: Sequence[str], search: DictConfig) -> float:
     from draw_lightning.callbacks.optuna_pruning import OptunaPruning
+    from draw_lightning.tracking.failures import run_recording_failure
     from draw_lightning.train import train
-    from draw_lightning.utils.failures import run_recording_failure
 
     params = {}
     for name, spec in search_space(search.space).items():

@@ -19,14 +19,14 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import LearningRateMonitor
 from omegaconf import DictConfig, OmegaConf
 
-from draw_lightning.callbacks import RunConfigLogger
+from draw_lightning.checkpointing.resume import SameRuns, resolve_ckpt_path
 from draw_lightning.configs import CONFIG_DIR, setup_hydra, validate
-from draw_lightning.utils.checkpoints import SameRuns, resolve_ckpt_path
-from draw_lightning.utils.failures import run_recording_failure
+from draw_lightning.tracking import RunConfigLogger
+from draw_lightning.tracking.failures import run_recording_failure
+from draw_lightning.tracking.run_info import run_hyperparameters, save_resolved_config
+from draw_lightning.tracking.wandb_run import finish_wandb, resume_wandb_run
 from draw_lightning.utils.instantiate import instantiate_collection
-from draw_lightning.utils.run_info import run_hyperparameters, save_resolved_config
 from draw_lightning.utils.runtime import apply_runtime_settings
-from draw_lightning.utils.wandb_run import finish_wandb, resume_wandb_run
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +66,13 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[L.Callback] = ()) -> dict[s
     if not loggers:  # Lightning refuses a learning-rate monitor with nothing to log to
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    failed = True
     try:
-        return _fit_and_test(cfg, trainer, model, datamodule, ckpt_path)
+        metrics = _fit_and_test(cfg, trainer, model, datamodule, ckpt_path)
+        failed = False
+        return metrics
     finally:
-        finish_wandb(loggers)
+        finish_wandb(failed=failed)
 
 
 def _fit_and_test(cfg: DictConfig, trainer: L.Trainer, model: Any, datamodule: Any, ckpt_path: str | None) -> dict:

@@ -74,7 +74,7 @@ def test_same_prior_noise_at_every_epoch():
 
 
 def test_bad_settings_are_named():
-    with pytest.raises(ValueError, match="callbacks.canvas.every_n_epochs"):
+    with pytest.raises(ValueError, match="callbacks.canvas_logger.every_n_epochs"):
         CanvasLogger(image_dir="x", every_n_epochs=0)
-    with pytest.raises(ValueError, match="callbacks.canvas.num_reconstructions"):
+    with pytest.raises(ValueError, match="callbacks.canvas_logger.num_reconstructions"):
         CanvasLogger(image_dir="x", num_reconstructions=-1)

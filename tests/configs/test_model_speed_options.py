@@ -6,7 +6,7 @@ from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
 from draw_lightning.configs import CONFIG_DIR, register_configs
-from draw_lightning.modules import DRAWLitModule
+from draw_lightning.lightning_modules import DRAWLitModule
 
 
 def compose_model(*overrides: str):

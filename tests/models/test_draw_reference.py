@@ -241,7 +241,7 @@ def test_training_resumes_from_a_checkpoint_written_before_the_redesign(tmp_path
     """Weights, the old {name: adam} optimiser config and Adam's state all carry over."""
     from tests.conftest import TensorImages
 
-    from draw_lightning.modules import DRAWLitModule
+    from draw_lightning.lightning_modules import DRAWLitModule
 
     path = FIXTURES / "draw_attn.ckpt"
     module = DRAWLitModule.load_from_checkpoint(path, map_location="cpu")

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+from draw_lightning.lightning_modules import DRAWLitModule
 from draw_lightning.models import DRAW, iwae_log_weights, iwae_nll
-from draw_lightning.modules import DRAWLitModule
 
 
 def small_net() -> DRAW:

@@ -24,10 +24,10 @@ TINY_RUN = (
     "trainer.deterministic=true",
     "trainer.log_every_n_steps=1",
     "trainer.limit_val_batches=2",
-    "callbacks.progress_bar.refresh_rate=0",
-    f"+callbacks.model_checkpoint.every_n_train_steps={EVERY}",
-    "callbacks.model_checkpoint.monitor=null",
-    "callbacks.model_checkpoint.filename='step_{step:03d}'",
+    "callbacks.tqdm_progress_bar.refresh_rate=0",
+    f"+callbacks.finite_model_checkpoint.every_n_train_steps={EVERY}",
+    "callbacks.finite_model_checkpoint.monitor=null",
+    "callbacks.finite_model_checkpoint.filename='step_{step:03d}'",
     "extras.print_config=false",
     "test=false",
     "logger=csv",  # metrics.csv is compared below
@@ -65,7 +65,7 @@ def kill_after_first_checkpoint(process, last: Path, timeout: float = 90) -> Non
     """SIGKILL once a checkpoint exists and the log row of its last step is on disk.
 
     That row is logged just after the checkpoint and flushed at the next batch start; a kill in
-    those few milliseconds loses the one row (documented in callbacks/log_flush.py).
+    those few milliseconds loses the one row (documented in checkpointing/flush_logs_on_checkpoint.py).
     """
     deadline = time.monotonic() + timeout
     run = last.parents[1]

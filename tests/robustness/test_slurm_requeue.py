@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from tests.conftest import KILLABLE_RUN, run_env
 
-from draw_lightning.utils.checkpoints import LAST_CKPT
+from draw_lightning.checkpointing.resume import LAST_CKPT
 
 STEPS_PER_EPOCH, EPOCHS = 40, 3  # 640 training images in batches of 16
 TOTAL = STEPS_PER_EPOCH * EPOCHS
@@ -24,7 +24,7 @@ RUN = (
     *KILLABLE_RUN,
     "data.max_per_category=800",
     f"trainer.max_epochs={EPOCHS}",
-    "+callbacks.model_checkpoint.every_n_train_steps=5",
+    "+callbacks.finite_model_checkpoint.every_n_train_steps=5",
     "logger=[csv,wandb]",  # W&B offline
 )
 # What a process of a one-task SLURM batch job finds in its environment.

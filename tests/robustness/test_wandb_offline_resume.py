@@ -1,6 +1,6 @@
 """An offline W&B run killed and resumed syncs as one run with each step once: a real training
 process is killed with rows logged after its checkpoint, resumed in its folder, and the files that
-``python -m draw_lightning.utils.wandb_sync`` passes to ``wandb sync`` are read back with W&B's
+``python -m draw_lightning.tracking.wandb_sync`` passes to ``wandb sync`` are read back with W&B's
 record format. The sync rules are also checked on small hand-made run files."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import pytest
 import torch
 from tests.conftest import KILLABLE_RUN, run_env
 
-from draw_lightning.utils.wandb_run import WANDB_RESUMED_FROM_FILE
-from draw_lightning.utils.wandb_sync import SYNC_FOLDER, read_records, sync_files, write_records
+from draw_lightning.tracking.wandb_run import WANDB_RESUMED_FROM_FILE
+from draw_lightning.tracking.wandb_sync import SYNC_FOLDER, read_records, sync_files, write_records
 
 pb = pytest.importorskip("wandb.proto.wandb_internal_pb2")
 
@@ -29,7 +29,7 @@ RUN = (
     *KILLABLE_RUN,
     "data.max_per_category=400",
     f"trainer.max_epochs={EPOCHS}",
-    "+callbacks.model_checkpoint.every_n_train_steps=6",
+    "+callbacks.finite_model_checkpoint.every_n_train_steps=6",
     "logger=[csv,wandb]",  # W&B offline (run_env)
 )
 
@@ -113,7 +113,7 @@ def test_killed_and_resumed_offline_run_syncs_every_step_once(tmp_path: Path) ->
     # The documented command (here only printed): the trimmed copy of the killed start's file,
     # then the resumed start's own file.
     helper = subprocess.run(
-        [sys.executable, "-m", "draw_lightning.utils.wandb_sync", str(run_dir), "--dry-run", "-p", "draw_test"],
+        [sys.executable, "-m", "draw_lightning.tracking.wandb_sync", str(run_dir), "--dry-run", "-p", "draw_test"],
         cwd=tmp_path,
         env=run_env(),
         capture_output=True,

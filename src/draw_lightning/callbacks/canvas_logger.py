@@ -9,7 +9,8 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from draw_lightning.callbacks.media import log_gif, log_image, media_path
+from draw_lightning.data.batches import batch_images
+from draw_lightning.tracking.media import log_gif, log_image, media_path
 from draw_lightning.viz import generation_figures, reconstruction_figure, write_gif
 
 __all__ = ["CanvasLogger"]
@@ -40,9 +41,9 @@ class CanvasLogger(L.Callback):
         super().__init__()
         for name, value in dict(every_n_epochs=every_n_epochs, num_samples=num_samples, scale=scale).items():
             if value < 1:
-                raise ValueError(f"callbacks.canvas.{name} must be >= 1, got {value}")
+                raise ValueError(f"callbacks.canvas_logger.{name} must be >= 1, got {value}")
         if num_reconstructions < 0:
-            raise ValueError(f"callbacks.canvas.num_reconstructions must be >= 0, got {num_reconstructions}")
+            raise ValueError(f"callbacks.canvas_logger.num_reconstructions must be >= 0, got {num_reconstructions}")
         self.image_dir = Path(image_dir)
         self.every_n_epochs = every_n_epochs
         self.num_samples = num_samples
@@ -68,7 +69,7 @@ class CanvasLogger(L.Callback):
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int, dataloader_idx: int = 0
     ) -> None:
         if self.val_images is None and batch_idx == 0 and self.num_reconstructions > 0:
-            images = pl_module.images(batch) if hasattr(pl_module, "images") else batch
+            images = batch_images(batch)
             self.val_images = images[: self.num_reconstructions].detach().cpu().clone()
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 import lightning as L
 import torch
 
+from draw_lightning.data.batches import batch_images
+
 __all__ = ["InputCheck", "check_batch"]
 
 
@@ -42,5 +44,5 @@ class InputCheck(L.Callback):
             batch = next(iter(loader), None)
             if batch is None:
                 raise ValueError(f"data: the {split} split is empty")
-            images = batch[0] if isinstance(batch, (tuple, list)) else batch
+            images = batch_images(batch)
             check_batch(images, model=net, where=f"data ({type(datamodule).__name__}), first {split} batch")

@@ -14,7 +14,7 @@ __all__ = ["DrawModelConfig"]
 
 @dataclass
 class DrawModelConfig:
-    _target_: str = "draw_lightning.modules.DRAWLitModule"
+    _target_: str = "draw_lightning.lightning_modules.DRAWLitModule"
     # The optimiser and schedule reach the module as configs (kept in checkpoints), built later.
     _recursive_: bool = False
     net: DRAWConfig = field(default_factory=DRAWConfig)

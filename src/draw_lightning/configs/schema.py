@@ -19,7 +19,7 @@ from draw_lightning.configs.data_schema import (
     SVHNDataConfig,
 )
 from draw_lightning.configs.model_schema import DrawModelConfig
-from draw_lightning.modules.optim import check_optimization
+from draw_lightning.lightning_modules.optim import check_optimization
 
 __all__ = ["register_configs", "validate"]
 

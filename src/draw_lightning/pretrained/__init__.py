@@ -89,8 +89,8 @@ def export_pretrained(
     leaves a half-written file. ``metadata`` (plain values) is stored with the source checkpoint's
     epoch and global step.
     """
-    from draw_lightning.modules.checkpoint_format import check_checkpoint
-    from draw_lightning.utils.checkpoint_io import atomic_torch_save
+    from draw_lightning.checkpointing.atomic_io import atomic_torch_save
+    from draw_lightning.checkpointing.format import check_checkpoint
 
     checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=False)
     if WEIGHTS_FORMAT_KEY in checkpoint:
@@ -127,9 +127,9 @@ def is_weights_only(checkpoint: dict[str, Any]) -> bool:
 
 
 def load_module(path: str | os.PathLike):
-    """The :class:`~draw_lightning.modules.DRAWLitModule` of a full Lightning checkpoint or a
+    """The :class:`~draw_lightning.lightning_modules.DRAWLitModule` of a full Lightning checkpoint or a
     weights-only file, on the CPU, with ``data_config`` set from the file (None if it has none)."""
-    from draw_lightning.modules import DRAWLitModule
+    from draw_lightning.lightning_modules import DRAWLitModule
 
     checkpoint = torch.load(path, map_location="cpu", weights_only=False)
     if not is_weights_only(checkpoint):

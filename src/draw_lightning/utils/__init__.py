@@ -1,1 +1,1 @@
-"""Helpers of the task functions: instantiation, checkpoints, runtime settings."""
+"""Process-level helpers of the task functions: instantiation of config groups, runtime settings."""
