@@ -108,7 +108,7 @@ def test_unknown_name_lists_the_available_ones(tmp_path):
     with pytest.raises(FileNotFoundError, match=f"no pretrained weights named 'no_such_model'; available: {available}"):
         resolve_pretrained("no_such_model")
     with pytest.raises(FileNotFoundError, match="available"):
-        resolve_ckpt_path("pretrained:no_such_model", runs_root=tmp_path, allow_pretrained=True)
+        resolve_ckpt_path("pretrained:no_such_model", runs_root=tmp_path, pretrained=resolve_pretrained)
 
 
 def test_training_cannot_resume_from_pretrained_weights(tmp_path):

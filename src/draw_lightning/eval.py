@@ -29,7 +29,7 @@ from draw_lightning.configs import CONFIG_DIR, setup_hydra, validate
 from draw_lightning.data.batches import batch_images
 from draw_lightning.lightning_modules import DRAWLitModule
 from draw_lightning.models import DRAW, iwae_nll, nats_to_bits_per_dim
-from draw_lightning.pretrained import load_module
+from draw_lightning.pretrained import load_module, resolve_pretrained
 from draw_lightning.tracking.wandb_run import finish_wandb
 from draw_lightning.utils.instantiate import instantiate_collection
 from draw_lightning.utils.runtime import apply_runtime_settings
@@ -88,7 +88,9 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     apply_runtime_settings(flush_denormal=cfg.extras.flush_denormal, reuse_freed_memory=cfg.extras.reuse_freed_memory)
     L.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
-    ckpt_path = resolve_ckpt_path(cfg.ckpt_path, runs_root=Path(cfg.paths.log_dir) / "train", allow_pretrained=True)
+    ckpt_path = resolve_ckpt_path(
+        cfg.ckpt_path, runs_root=Path(cfg.paths.log_dir) / "train", pretrained=resolve_pretrained
+    )
     # Loaded on the CPU: a checkpoint trained on GPU evaluates on a CPU-only machine.
     model = load_module(ckpt_path)
     datamodule = build_datamodule(cfg, model.data_config)

@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 
 from draw_lightning.checkpointing.resume import resolve_ckpt_path
 from draw_lightning.configs import CONFIG_DIR, setup_hydra
-from draw_lightning.pretrained import load_module
+from draw_lightning.pretrained import load_module, resolve_pretrained
 from draw_lightning.tracking.media import log_gif, log_image
 from draw_lightning.tracking.wandb_run import finish_wandb
 from draw_lightning.utils.instantiate import instantiate_collection
@@ -49,7 +49,9 @@ def sample(cfg: DictConfig) -> dict[str, Path]:
     check_sample_config(cfg)
     apply_runtime_settings(flush_denormal=cfg.extras.flush_denormal, reuse_freed_memory=cfg.extras.reuse_freed_memory)
     output_dir = Path(cfg.paths.output_dir)
-    ckpt_path = resolve_ckpt_path(cfg.ckpt_path, runs_root=Path(cfg.paths.log_dir) / "train", allow_pretrained=True)
+    ckpt_path = resolve_ckpt_path(
+        cfg.ckpt_path, runs_root=Path(cfg.paths.log_dir) / "train", pretrained=resolve_pretrained
+    )
     model = load_module(ckpt_path).eval()
     figures = generation_figures(
         model.net,

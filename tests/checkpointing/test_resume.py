@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from draw_lightning.checkpointing.resume import LAST_CKPT, SameRuns, own_checkpoint, resolve_ckpt_path
+from draw_lightning.pretrained import resolve_pretrained
 
 
 def make_run(folder: Path, *, experiment: str | None = None, overrides=(), mtime: float | None = None) -> Path:
@@ -47,7 +48,7 @@ def test_auto_and_last_take_lightnings_slurm_checkpoint_when_it_is_newer(tmp_pat
 
 def test_auto_is_for_training_only(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="ckpt_path=auto resumes a training run in its own folder"):
-        resolve_ckpt_path("auto", runs_root=tmp_path, allow_pretrained=True)
+        resolve_ckpt_path("auto", runs_root=tmp_path, pretrained=resolve_pretrained)
 
 
 def test_last_prefers_this_run_folder_to_newer_runs(tmp_path: Path) -> None:
@@ -119,7 +120,7 @@ def test_the_error_of_last_names_every_place_it_looked(tmp_path: Path) -> None:
     assert f"skipped {root / 'runs' / 'broken'} (no readable .hydra/hydra.yaml" in message
 
     with pytest.raises(FileNotFoundError, match=r"under .*nowhere \(no such folder\)"):
-        resolve_ckpt_path("last", runs_root=tmp_path / "nowhere", allow_pretrained=True)
+        resolve_ckpt_path("last", runs_root=tmp_path / "nowhere", pretrained=resolve_pretrained)
 
 
 def test_paths_none_and_pretrained(tmp_path: Path) -> None:

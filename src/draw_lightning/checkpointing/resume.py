@@ -4,13 +4,13 @@
 starts fresh when there is none: a restarted or requeued run that lands in its folder continues.
 ``last`` takes that file too, else the newest ``last.ckpt`` of the earlier runs of the same
 experiment (:class:`SameRuns`), and fails naming every place it looked. ``pretrained:NAME`` is
-the weights file shipped as ``draw_lightning/pretrained/NAME.pt``.
+the weights file shipped as ``draw_lightning/pretrained/NAME.pt`` (found by the caller's ``pretrained``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,28 +79,27 @@ def resolve_ckpt_path(
     runs_root: Path,
     run_dir: Path | None = None,
     same_runs: SameRuns | None = None,
-    allow_pretrained: bool = False,
+    pretrained: Callable[[str], Path] | None = None,
 ) -> str | None:
     """A checkpoint path to load or resume from, or None (start fresh).
 
     ``run_dir`` is this run's folder (training only): ``auto`` is its own checkpoint
     (:func:`own_checkpoint`) when it has one, else None; ``last`` takes that too, else the most
     recently written ``checkpoints/last.ckpt`` under ``runs_root`` of a run that ``same_runs``
-    accepts (any run when None). ``pretrained:NAME`` (only with ``allow_pretrained``: weights-only files cannot resume
-    training) is the shipped file; anything else must be a checkpoint file.
+    accepts (any run when None). ``pretrained:NAME`` is the shipped file that ``pretrained`` finds
+    (:func:`draw_lightning.pretrained.resolve_pretrained`; sample and eval pass it, training does not:
+    weights-only files cannot resume training); anything else must be a checkpoint file.
     """
     if ckpt_path is None:
         return None
     ckpt_path = str(ckpt_path)
     if ckpt_path.startswith("pretrained:"):
-        if not allow_pretrained:
+        if pretrained is None:
             raise ValueError(
                 f"ckpt_path={ckpt_path}: pretrained weights hold no optimiser state or training progress, "
                 "so training cannot resume from them; use them in sample or eval"
             )
-        from draw_lightning.pretrained import resolve_pretrained
-
-        return str(resolve_pretrained(ckpt_path))
+        return str(pretrained(ckpt_path))
     own = own_checkpoint(run_dir) if run_dir is not None else None
     if ckpt_path == "auto":
         if run_dir is None:

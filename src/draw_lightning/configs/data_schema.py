@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 from draw_lightning.configs.checks import at_least
-from draw_lightning.data.quickdraw_categories import check_categories
+from draw_lightning.data.quickdraw import QUICKDRAW_URL, check_categories
 
 __all__ = [
     "BinarizedMNISTDataConfig",
@@ -152,7 +152,7 @@ class QuickDrawDataConfig(SplitDataConfig):
     # none (grey levels), threshold (> 1/2) or dynamic (Bernoulli samples, fresh each epoch)
     binarization: str = "none"
     download: bool = True
-    download_url: str = "https://storage.googleapis.com/quickdraw_dataset/full/numpy_bitmap"
+    download_url: str = QUICKDRAW_URL
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -1,7 +1,8 @@
 """Registration of the typed schemas and the range checks run before anything is built.
 
-The YAML files of ``conf/model`` and ``conf/data`` list a schema first in their defaults, so a
-wrong type or an unknown key fails at composition naming the key. Range checks run in the
+The YAML files of ``conf/model`` and ``conf/data`` list a schema first in their defaults
+(``- /mnist_schema@_here_``), so a wrong type or an unknown key fails at composition naming the
+key. The schemas are stored outside the config groups, so ``--help`` does not offer them as options. Range checks run in the
 dataclasses' ``__post_init__`` when :func:`validate` turns the config into objects.
 """
 
@@ -23,25 +24,26 @@ from draw_lightning.lightning_modules.optim import check_optimization
 
 __all__ = ["register_configs", "validate"]
 
-# (group, name, schema): conf/<group>/*.yaml start with `defaults: [<name>, _self_]`.
+# (name, schema): the configs of conf/model and conf/data start with `defaults: [/<name>@_here_, ...]`.
 SCHEMAS = [
-    ("model", "draw_schema", DrawModelConfig),
-    ("data", "mnist_schema", MNISTDataConfig),
-    ("data", "binarized_mnist_schema", BinarizedMNISTDataConfig),
-    ("data", "fashion_mnist_schema", FashionMNISTDataConfig),
-    ("data", "svhn_schema", SVHNDataConfig),
-    ("data", "cifar10_schema", CIFAR10DataConfig),
-    ("data", "image_folder_schema", ImageFolderDataConfig),
-    ("data", "omniglot_schema", OmniglotDataConfig),
-    ("data", "quickdraw_schema", QuickDrawDataConfig),
+    ("draw_schema", DrawModelConfig),
+    ("mnist_schema", MNISTDataConfig),
+    ("binarized_mnist_schema", BinarizedMNISTDataConfig),
+    ("fashion_mnist_schema", FashionMNISTDataConfig),
+    ("svhn_schema", SVHNDataConfig),
+    ("cifar10_schema", CIFAR10DataConfig),
+    ("image_folder_schema", ImageFolderDataConfig),
+    ("omniglot_schema", OmniglotDataConfig),
+    ("quickdraw_schema", QuickDrawDataConfig),
 ]
 
 
 def register_configs() -> None:
-    """Store the schemas where ``conf/model/*.yaml`` and ``conf/data/*.yaml`` find them."""
+    """Store the schemas at the root of the config search path, where ``conf/model/*.yaml`` and
+    ``conf/data/*.yaml`` find them (``/<name>@_here_``) and no config group lists them."""
     store = ConfigStore.instance()
-    for group, name, node in SCHEMAS:
-        store.store(group=group, name=name, node=node)
+    for name, node in SCHEMAS:
+        store.store(name=name, node=node)
 
 
 def validate(cfg: DictConfig) -> None:

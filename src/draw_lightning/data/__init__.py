@@ -1,6 +1,7 @@
 """LightningDataModules: one per dataset, sharing :class:`DrawDataModule`."""
 
 from draw_lightning.data.base import DrawDataModule, resolve_data_dir
+from draw_lightning.data.batches import batch_images
 from draw_lightning.data.binarized_mnist import BinarizedMNISTDataModule
 from draw_lightning.data.cifar10 import CIFAR10DataModule
 from draw_lightning.data.fashion_mnist import FashionMNISTDataModule
@@ -20,5 +21,6 @@ __all__ = [
     "OmniglotDataModule",
     "QuickDrawDataModule",
     "SVHNDataModule",
+    "batch_images",
     "resolve_data_dir",
 ]

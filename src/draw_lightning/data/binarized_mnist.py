@@ -6,12 +6,11 @@ import zipfile
 
 import numpy as np
 from torch.utils.data import Dataset
-from torchvision import datasets
 
 from draw_lightning.data.base import DrawDataModule
 from draw_lightning.data.images import ArrayImageDataset
+from draw_lightning.data.mnist import load_mnist
 from draw_lightning.data.splits import holdout_indices
-from draw_lightning.data.torchvision_sets import open_torchvision
 
 __all__ = ["BINARIZED_MNIST_FILE", "BinarizedMNISTDataModule", "NO_LABEL", "load_static_binarized_mnist"]
 
@@ -78,15 +77,7 @@ class BinarizedMNISTDataModule(DrawDataModule):
         return splits
 
     def _mnist(self, *, train: bool) -> tuple[np.ndarray, np.ndarray]:
-        dataset = open_torchvision(
-            datasets.MNIST,
-            data_dir=self.data_dir,
-            cache_dir=self.cache_dir,
-            download=self.download,
-            layout="MNIST/raw/",
-            train=train,
-        )
-        return dataset.data.numpy()[:, None], dataset.targets.numpy()
+        return load_mnist(data_dir=self.data_dir, cache_dir=self.cache_dir, download=self.download, train=train)
 
     def _dynamic_splits(self) -> dict[str, Dataset]:
         images, labels = self._mnist(train=True)

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from torchvision import datasets
 
 from draw_lightning.data.holdout import HoldoutDataModule
 from draw_lightning.data.torchvision_sets import open_torchvision
 
-__all__ = ["MNISTDataModule"]
+__all__ = ["MNISTDataModule", "load_mnist"]
+
+
+def load_mnist(
+    dataset_cls: type[datasets.MNIST] = datasets.MNIST, *, data_dir: Path, cache_dir: Path, download: bool, train: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 images ``(N, 1, 28, 28)`` and labels of the official train or test set of torchvision's
+    ``dataset_cls`` (MNIST or a set in its format, like FashionMNIST), found or downloaded by
+    :func:`~draw_lightning.data.torchvision_sets.open_torchvision`."""
+    dataset = open_torchvision(
+        dataset_cls,
+        data_dir=data_dir,
+        cache_dir=cache_dir,
+        download=download,
+        layout=f"{dataset_cls.__name__}/raw/",
+        train=train,
+    )
+    return dataset.data.numpy()[:, None], dataset.targets.numpy()
 
 
 class MNISTDataModule(HoldoutDataModule):
@@ -25,12 +44,6 @@ class MNISTDataModule(HoldoutDataModule):
 
     def load(self, *, train: bool) -> tuple[np.ndarray, np.ndarray]:
         """uint8 images ``(N, 1, 28, 28)`` and labels of the official train or test set."""
-        dataset = open_torchvision(
-            self.dataset_cls,
-            data_dir=self.data_dir,
-            cache_dir=self.cache_dir,
-            download=self.download,
-            layout=f"{self.dataset_cls.__name__}/raw/",
-            train=train,
+        return load_mnist(
+            self.dataset_cls, data_dir=self.data_dir, cache_dir=self.cache_dir, download=self.download, train=train
         )
-        return dataset.data.numpy()[:, None], dataset.targets.numpy()

@@ -16,12 +16,11 @@ import numpy as np
 from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import datasets
-from torchvision.datasets.utils import download_url
 
 from draw_lightning.data.base import DrawDataModule
 from draw_lightning.data.images import ArrayImageDataset
-from draw_lightning.data.locations import download_dir
 from draw_lightning.data.splits import check_splits_nonempty, split_indices
+from draw_lightning.data.torchvision_sets import locate_file
 
 __all__ = ["OmniglotDataModule", "read_omniglot_zip"]
 
@@ -86,24 +85,17 @@ class OmniglotDataModule(DrawDataModule):
 
     def locate(self, subset: str) -> Path:
         """``<subset>.zip`` in ``<data_dir>/omniglot`` or the cache, downloaded when missing and allowed."""
-        places = [root / "omniglot" / f"{subset}.zip" for root in (self.data_dir, self.cache_dir)]
-        for path in places:
-            if path.is_file():
-                return path
-        looked = " and ".join(str(p) for p in places)
         url = f"{datasets.Omniglot.download_url_prefix}/{subset}.zip"
-        how = f"put Omniglot's {subset}.zip in {places[0].parent}/ (from {url})"
-        if not self.download:
-            raise FileNotFoundError(f"Omniglot archive not found (looked in {looked}); data.download is false: {how}")
-        target = download_dir(self.data_dir, self.cache_dir, "omniglot")
-        try:
-            download_url(url, str(target), filename=f"{subset}.zip")
-        except (OSError, RuntimeError) as err:
-            raise FileNotFoundError(
-                f"Omniglot archive not found (looked in {looked}) and downloading {url} into {target} failed "
-                f"({err}): {how}"
-            ) from err
-        return target / f"{subset}.zip"
+        return locate_file(
+            "omniglot",
+            f"{subset}.zip",
+            data_dir=self.data_dir,
+            cache_dir=self.cache_dir,
+            download=self.download,
+            url=url,
+            what="Omniglot archive",
+            how=f"put Omniglot's {subset}.zip in {self.data_dir / 'omniglot'}/ (from {url})",
+        )
 
     def prepare_data(self) -> None:
         for subset in self.subsets:

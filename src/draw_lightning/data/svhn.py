@@ -10,14 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from torch.utils.data import Dataset
 from torchvision import datasets
-from torchvision.datasets.utils import download_url
 
-from draw_lightning.data.base import DrawDataModule
-from draw_lightning.data.images import ArrayImageDataset
-from draw_lightning.data.locations import download_dir
-from draw_lightning.data.splits import holdout_indices
+from draw_lightning.data.holdout import HoldoutDataModule
+from draw_lightning.data.torchvision_sets import locate_file
 
 __all__ = ["SVHNDataModule", "read_svhn_mat"]
 
@@ -44,15 +40,13 @@ def read_svhn_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(images.transpose(3, 2, 0, 1)), (labels % 10).astype(np.int64)
 
 
-class SVHNDataModule(DrawDataModule):
+class SVHNDataModule(HoldoutDataModule):
     """SVHN's train set split into train/val (``val_size``), its test set; ``use_extra`` adds the
     531k ``extra`` images to training. Files: ``<data_dir>/svhn/<split>_32x32.mat`` (or cache_dir)."""
 
-    def __init__(self, *, val_size: int = 5_000, use_extra: bool = False, download: bool = True, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.val_size = val_size
+    def __init__(self, *, val_size: int = 5_000, use_extra: bool = False, **kwargs) -> None:
+        super().__init__(val_size=val_size, **kwargs)
         self.use_extra = use_extra
-        self.download = download
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -64,41 +58,29 @@ class SVHNDataModule(DrawDataModule):
     def locate(self, split: str) -> Path:
         """``<split>_32x32.mat``, downloaded from torchvision's source when missing and allowed."""
         url, filename, md5 = datasets.SVHN.split_list[split]
-        places = [root / "svhn" / filename for root in (self.data_dir, self.cache_dir)]
-        for path in places:
-            if path.is_file():
-                return path
-        looked = " and ".join(str(p) for p in places)
-        how = f"put SVHN's {filename} (from {url}) in {places[0].parent}/"
-        if not self.download:
-            raise FileNotFoundError(f"SVHN file not found (looked in {looked}); data.download is false: {how}")
-        target = download_dir(self.data_dir, self.cache_dir, "svhn")
-        try:
-            download_url(url, str(target), filename=filename, md5=md5)
-        except (OSError, RuntimeError) as err:
-            raise FileNotFoundError(
-                f"SVHN file not found (looked in {looked}) and downloading {url} into {target} failed ({err}): {how}"
-            ) from err
-        return target / filename
+        return locate_file(
+            "svhn",
+            filename,
+            data_dir=self.data_dir,
+            cache_dir=self.cache_dir,
+            download=self.download,
+            url=url,
+            md5=md5,
+            what="SVHN file",
+            how=f"put SVHN's {filename} (from {url}) in {self.data_dir / 'svhn'}/",
+        )
 
     def prepare_data(self) -> None:
+        # locating (downloading) is enough: no need to read the .mat files here
         for split in self._official_splits():
             self.locate(split)
 
-    def load(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+    def load(self, split: str = "train", *, train: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 images ``(N, 3, 32, 32)`` and labels of SVHN's ``split`` ("train", "test" or "extra");
+        ``train=True``/``False`` (:class:`HoldoutDataModule`'s form) means "train"/"test"."""
+        if train is not None:
+            split = "train" if train else "test"
         return read_svhn_mat(self.locate(split))
 
-    def build_splits(self) -> dict[str, Dataset]:
-        images, labels = self.load("train")
-        rows = holdout_indices(len(images), val_size=self.val_size, seed=self.seed)
-        val = ArrayImageDataset(images=images, labels=labels, rows=rows["val"])
-        test_images, test_labels = self.load("test")
-        test = ArrayImageDataset(images=test_images, labels=test_labels)
-        train_rows = rows["train"]
-        if self.use_extra:
-            extra_images, extra_labels = self.load("extra")
-            train_rows = np.concatenate([train_rows, len(images) + np.arange(len(extra_images))])
-            images = np.concatenate([images, extra_images])
-            labels = np.concatenate([labels, extra_labels])
-        train = ArrayImageDataset(images=images, labels=labels, rows=train_rows)
-        return {"train": train, "val": val, "test": test}
+    def load_extra_train(self) -> tuple[np.ndarray, np.ndarray] | None:
+        return self.load("extra") if self.use_extra else None

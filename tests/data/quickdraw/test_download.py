@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from draw_lightning.data import QuickDrawDataModule
-from draw_lightning.data.quickdraw_download import DownloadError, category_url
+from draw_lightning.data.quickdraw.download import DownloadError, category_url
 
 
 def npy_bytes(rows: int) -> bytes:

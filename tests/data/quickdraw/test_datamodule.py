@@ -1,10 +1,12 @@
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from draw_lightning.data import QuickDrawDataModule
+from draw_lightning.data.locations import is_writable_dir
 from draw_lightning.data.samplers import EpochBatch
 
 OFFLINE = ["apple", "bicycle", "cat", "diamond", "eye", "fish"]
@@ -90,25 +92,56 @@ def test_binarization(data_dir):
     assert torch.equal(dynamic.splits["val"].__getitems__(EpochBatch([0], 3))[0][0], dynamic.splits["val"][0][0])
 
 
-def test_dog_missing_offline_names_file_places_and_remedy(data_dir, cache_dir):
-    """The offline data has no dog.npy and the network is unreachable: a clear error, nothing written."""
-    before = sorted(os.listdir(data_dir / "quickdraw"))
+def missing_dog(data: Path, cache_dir: Path) -> tuple[str, list[str]]:
+    """The error of preparing "dog", absent from ``data``, with the network unreachable; the files of ``data``."""
     dm = QuickDrawDataModule(
-        categories=["dog"], data_dir=data_dir, cache_dir=cache_dir, download_url="http://127.0.0.1:9/quickdraw"
+        categories=["dog"], data_dir=data, cache_dir=cache_dir, download_url="http://127.0.0.1:9/quickdraw"
     )  # closed port: fails at once
     with pytest.raises(FileNotFoundError) as err:
         dm.prepare_data()
     message = str(err.value)
     assert "Quick, Draw! file dog.npy not found" in message
-    assert str(data_dir / "quickdraw" / "dog.npy") in message and str(cache_dir / "quickdraw" / "dog.npy") in message
+    assert str(data / "quickdraw" / "dog.npy") in message and str(cache_dir / "quickdraw" / "dog.npy") in message
     assert "http://127.0.0.1:9/quickdraw/dog.npy is unreachable" in message
-    assert "not writable" in message  # the read-only data dir: the download was to go to the cache
     assert "set DRAW_DATA_DIR" in message
-    assert sorted(os.listdir(data_dir / "quickdraw")) == before
     assert not list(cache_dir.rglob("*.npy")) and not list(cache_dir.rglob("*.part"))
-    no_download = QuickDrawDataModule(categories=["dog"], data_dir=data_dir, cache_dir=cache_dir, download=False)
-    with pytest.raises(FileNotFoundError, match="data.download is false"):
-        no_download.setup()
+    return message, sorted(os.listdir(data / "quickdraw"))
+
+
+def test_dog_missing_from_read_only_data_names_places_and_cache(tmp_path, cache_dir, write_npy):
+    """A read-only data folder without dog.npy, network unreachable: the download was to go to the cache."""
+    data = tmp_path / "data"
+    write_npy(data / "quickdraw" / "cat.npy", np.zeros((10, 784), np.uint8))
+    for folder in (data / "quickdraw", data):
+        folder.chmod(0o555)
+    try:
+        if is_writable_dir(data / "quickdraw"):
+            pytest.skip("chmod 0o555 did not make the data folder read-only here")
+        message, files = missing_dog(data, cache_dir)
+        target = cache_dir / "quickdraw" / "dog.npy"
+        assert f"(the data directory is not writable, so the download goes to {target})" in message
+        assert files == ["cat.npy"]  # nothing written
+        no_download = QuickDrawDataModule(categories=["dog"], data_dir=data, cache_dir=cache_dir, download=False)
+        with pytest.raises(FileNotFoundError, match="data.download is false"):
+            no_download.setup()
+    finally:
+        for folder in (data, data / "quickdraw"):
+            folder.chmod(0o755)
+
+
+def test_dog_missing_from_writable_data_names_download_remedy(tmp_path, cache_dir, write_npy):
+    """A writable data folder without dog.npy, network unreachable: the remedy is to download it there."""
+    data = tmp_path / "data"
+    write_npy(data / "quickdraw" / "cat.npy", np.zeros((10, 784), np.uint8))
+    assert is_writable_dir(data / "quickdraw")
+    message, files = missing_dog(data, cache_dir)
+    assert "not writable" not in message
+    assert (
+        f"Provide it by downloading http://127.0.0.1:9/quickdraw/dog.npy into {data / 'quickdraw'}/ "
+        f"(or into {cache_dir / 'quickdraw'}/)"
+    ) in message
+    assert files == ["cat.npy"]  # no partial download left
+    assert not cache_dir.exists()
 
 
 def test_unknown_and_empty_categories():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ROW_BYTES", "BitmapFile", "read_bitmap_header"]
+__all__ = ["ROW_BYTES", "SIDE", "BitmapFile", "read_bitmap_header"]
 
 SIDE = 28
 ROW_BYTES = SIDE * SIDE

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from draw_lightning.data.quickdraw_bitmaps import read_bitmap_header
+from draw_lightning.data.quickdraw.bitmaps import read_bitmap_header
 
 __all__ = ["QUICKDRAW_URL", "DownloadError", "category_url", "download_bitmaps"]
 

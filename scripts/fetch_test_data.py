@@ -1,9 +1,10 @@
 """Build the offline test-data folder (the layout of ``shared/data``) on a machine with network.
 
-``python -m draw_lightning.data.fetch_test_data --out DIR`` then ``DRAW_DATA_DIR=DIR pytest``:
+``python scripts/fetch_test_data.py --out DIR`` then ``DRAW_DATA_DIR=DIR pytest``:
 MNIST and Fashion-MNIST (torchvision's ``raw/``), Larochelle & Murray's binarized MNIST as one
 ``.npz``, the first 3,000 drawings of six Quick, Draw! categories, the CIFAR-10 test split as
-class folders of JPEGs, and the small Omniglot background sets. Used by the GitHub workflow.
+class folders of JPEGs, and the small Omniglot background sets. Used by the GitHub workflow; needs
+the package installed (the Quick, Draw! URL and download come from ``draw_lightning.data.quickdraw``).
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ import numpy as np
 from torchvision import datasets
 from torchvision.datasets.utils import download_url
 
-from draw_lightning.data.quickdraw_download import category_url, download_bitmaps
+from draw_lightning.data.quickdraw import QUICKDRAW_URL, category_url, download_bitmaps
 
-QUICKDRAW_URL = "https://storage.googleapis.com/quickdraw_dataset/full/numpy_bitmap"
 QUICKDRAW_CATEGORIES = ("apple", "bicycle", "cat", "diamond", "eye", "fish")
 QUICKDRAW_ROWS = 3000
 BINARIZED_MNIST_URL = "http://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist/binarized_mnist_{}.amat"

@@ -1,6 +1,6 @@
 """Google Quick, Draw! numpy bitmaps (``<category>.npy``, (N, 784) uint8), any number of categories.
 
-Files are read row by row from disk (see :mod:`~draw_lightning.data.quickdraw_bitmaps`), so the
+Files are read row by row from disk (see :mod:`~draw_lightning.data.quickdraw.bitmaps`), so the
 full 50-million-drawing set fits; only the split indices (4 bytes per drawing) live in memory.
 """
 
@@ -17,9 +17,9 @@ from torch.utils.data import Dataset
 from draw_lightning.data.base import DrawDataModule
 from draw_lightning.data.images import BatchImageDataset
 from draw_lightning.data.locations import download_dir
-from draw_lightning.data.quickdraw_bitmaps import SIDE, BitmapFile
-from draw_lightning.data.quickdraw_categories import check_categories
-from draw_lightning.data.quickdraw_download import QUICKDRAW_URL, DownloadError, category_url, download_bitmaps
+from draw_lightning.data.quickdraw.bitmaps import SIDE, BitmapFile
+from draw_lightning.data.quickdraw.categories import check_categories
+from draw_lightning.data.quickdraw.download import QUICKDRAW_URL, DownloadError, category_url, download_bitmaps
 from draw_lightning.data.splits import check_splits_nonempty, split_indices
 
 __all__ = ["QuickDrawDataModule", "QuickDrawDataset"]

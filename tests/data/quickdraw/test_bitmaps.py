@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from draw_lightning.data import QuickDrawDataModule
-from draw_lightning.data.quickdraw_bitmaps import BitmapFile, read_bitmap_header
+from draw_lightning.data.quickdraw.bitmaps import BitmapFile, read_bitmap_header
 
 
 def test_rows_in_any_order_match_numpy(data_dir):
