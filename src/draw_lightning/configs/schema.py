@@ -2,8 +2,9 @@
 
 The YAML files of ``conf/model`` and ``conf/data`` list a schema first in their defaults
 (``- /mnist_schema@_here_``), so a wrong type or an unknown key fails at composition naming the
-key. The schemas are stored outside the config groups, so ``--help`` does not offer them as options. Range checks run in the
-dataclasses' ``__post_init__`` when :func:`validate` turns the config into objects.
+key. The schemas are stored outside the config groups, so ``--help`` does not offer them as
+options. Range checks run in the dataclasses' ``__post_init__`` when :func:`validate` turns the
+config into objects.
 """
 
 from hydra.core.config_store import ConfigStore
