@@ -10,7 +10,7 @@ import numpy as np
 from torchvision import datasets
 
 from draw_lightning.data.holdout import HoldoutDataModule
-from draw_lightning.data.torchvision_sets import open_torchvision
+from draw_lightning.data.locations import open_torchvision
 
 __all__ = ["CIFAR10DataModule"]
 

@@ -8,7 +8,7 @@ import numpy as np
 from torchvision import datasets
 
 from draw_lightning.data.holdout import HoldoutDataModule
-from draw_lightning.data.torchvision_sets import open_torchvision
+from draw_lightning.data.locations import open_torchvision
 
 __all__ = ["MNISTDataModule", "load_mnist"]
 
@@ -18,7 +18,7 @@ def load_mnist(
 ) -> tuple[np.ndarray, np.ndarray]:
     """uint8 images ``(N, 1, 28, 28)`` and labels of the official train or test set of torchvision's
     ``dataset_cls`` (MNIST or a set in its format, like FashionMNIST), found or downloaded by
-    :func:`~draw_lightning.data.torchvision_sets.open_torchvision`."""
+    :func:`~draw_lightning.data.locations.open_torchvision`."""
     dataset = open_torchvision(
         dataset_cls,
         data_dir=data_dir,

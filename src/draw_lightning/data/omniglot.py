@@ -19,8 +19,8 @@ from torchvision import datasets
 
 from draw_lightning.data.base import DrawDataModule
 from draw_lightning.data.images import ArrayImageDataset
+from draw_lightning.data.locations import locate_file
 from draw_lightning.data.splits import check_splits_nonempty, split_indices
-from draw_lightning.data.torchvision_sets import locate_file
 
 __all__ = ["OmniglotDataModule", "read_omniglot_zip"]
 

@@ -13,7 +13,7 @@ import numpy as np
 from torchvision import datasets
 
 from draw_lightning.data.holdout import HoldoutDataModule
-from draw_lightning.data.torchvision_sets import locate_file
+from draw_lightning.data.locations import locate_file
 
 __all__ = ["SVHNDataModule", "read_svhn_mat"]
 
