@@ -16,12 +16,12 @@ test-full:  ## every test, the slow ones too (DDP, benchmark smoke runs)
 	$(PYTHON) -m pytest -m ""
 
 lint:  ## ruff lint and format check, as CI does, without changing files
-	ruff check src tests benchmarks scripts
-	ruff format --check src tests benchmarks scripts
+	ruff check src tests benchmarks scripts notebooks
+	ruff format --check src tests benchmarks scripts notebooks
 
 format:  ## format and fix what ruff can, and strip notebook outputs
-	ruff format src tests benchmarks scripts
-	ruff check --fix src tests benchmarks scripts
+	ruff format src tests benchmarks scripts notebooks
+	ruff check --fix src tests benchmarks scripts notebooks
 	nbstripout notebooks/*.ipynb
 
 bench:  ## CPU benchmarks of benchmarks/README.md: training, sampling, evaluation (~25 min; figures and ratios)

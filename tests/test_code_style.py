@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
-CHECKED = ["src", "tests", "benchmarks", "scripts"]
+CHECKED = ["src", "tests", "benchmarks", "scripts", "notebooks"]
 
 
 @pytest.mark.parametrize("command", [["format", "--check"], ["check"]], ids=["format", "lint"])
