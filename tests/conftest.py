@@ -44,13 +44,19 @@ def one_torch_thread() -> None:
     torch.set_num_threads(1)
 
 
+# The one tiny DRAW of the tests (T = 3, a few-second run), as DRAWConfig fields; a test that needs
+# another value writes ``{**TINY_NET, "num_steps": 4}`` and says why.
+TINY_NET = {"num_steps": 3, "enc_hidden": 16, "dec_hidden": 16, "z_dim": 4, "read_n": 2, "write_n": 3}
+
+
+def tiny_model(**changes) -> list[str]:
+    """TINY_NET, with ``changes``, as ``model.net.*`` overrides of a train config; a field changed
+    to None is left out (the config's own value stays)."""
+    return [f"model.net.{k}={v}" for k, v in {**TINY_NET, **changes}.items() if v is not None]
+
+
 # Overrides that shrink any model config to a few-second run.
-TINY_MODEL = [
-    "model.net.num_steps=3",
-    "model.net.enc_hidden=16",
-    "model.net.dec_hidden=16",
-    "model.net.z_dim=4",
-]
+TINY_MODEL = tiny_model()
 
 
 # A tiny run that logs every step and checkpoints often: what the kill/resume tests start and stop.
@@ -58,7 +64,6 @@ TINY_MODEL = [
 # and loggers.
 KILLABLE_RUN = (
     *TINY_MODEL,
-    "model.net.write_n=3",
     "data.batch_size=16",
     "trainer.accelerator=cpu",
     "trainer.log_every_n_steps=1",
@@ -93,9 +98,6 @@ class TensorImages(DrawDataModule):
             "val": TensorDataset(self.val_images),
             "test": TensorDataset(self.val_images),
         }
-
-
-TINY_NET = {"num_steps": 2, "enc_hidden": 8, "dec_hidden": 8, "z_dim": 3, "read_n": 2, "write_n": 3}
 
 
 @pytest.fixture
@@ -135,38 +137,52 @@ def make_trainer():
     return quiet_trainer
 
 
-@pytest.fixture
-def compose_train(tmp_path: Path, data_dir: Path) -> Callable[..., DictConfig]:
-    """Compose ``train.yaml`` with overrides as a single run writing into ``tmp_path``.
+def compose_config(
+    config_name: str, overrides: Sequence[str] = (), *, root_dir: Path, data_dir: Path | None = None
+) -> DictConfig:
+    """Compose ``conf/<config_name>.yaml`` (train, eval, sample) with ``overrides`` as a single run
+    writing under ``root_dir`` (``paths.root_dir``; Hydra's output folder ``root_dir/run``), the
+    data read from ``data_dir`` if given (else ``DRAW_DATA_DIR``). Later overrides win.
 
-    Hydra's own config is kept and registered, so ``${hydra:...}`` interpolations resolve.
+    Hydra's own config is kept and registered (``HydraConfig``), so ``${hydra:...}`` resolves as in a
+    run. GlobalHydra is left as it was found: uninitialised.
     """
     setup_hydra()
+    GlobalHydra.instance().clear()
+    paths = [f"paths.root_dir={root_dir}", *([f"paths.data_dir={data_dir}"] if data_dir is not None else [])]
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name, overrides=[*paths, *overrides], return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(Path(root_dir) / "run")
+        cfg.hydra.runtime.cwd = str(root_dir)
+    HydraConfig.instance().set_config(cfg)
+    return cfg
 
-    def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
-        GlobalHydra.instance().clear()
-        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-            cfg = compose(
-                "train",
-                overrides=[f"paths.root_dir={tmp_path}", f"paths.data_dir={data_dir}", *overrides],
-                return_hydra_config=True,
-            )
-        with open_dict(cfg):
-            cfg.hydra.runtime.output_dir = str(tmp_path / "run")
-            cfg.hydra.runtime.cwd = str(tmp_path)
-        HydraConfig.instance().set_config(cfg)
-        return cfg
 
-    yield compose_config
+@pytest.fixture
+def compose_task(tmp_path: Path, data_dir: Path) -> Callable[..., DictConfig]:
+    """``compose_task(config_name, overrides=())``: :func:`compose_config` writing into ``tmp_path``."""
+
+    def compose_in_tmp_path(config_name: str, overrides: Sequence[str] = ()) -> DictConfig:
+        return compose_config(config_name, overrides, root_dir=tmp_path, data_dir=data_dir)
+
+    yield compose_in_tmp_path
     GlobalHydra.instance().clear()
 
 
-# The short training run of the ``trained_run`` fixture: T = 4, 2 epochs of 20 batches.
+@pytest.fixture
+def compose_train(compose_task: Callable[..., DictConfig]) -> Callable[..., DictConfig]:
+    """``compose_train(overrides=())``: ``train.yaml`` composed by :func:`compose_config` into ``tmp_path``."""
+
+    def compose_train_config(overrides: Sequence[str] = ()) -> DictConfig:
+        return compose_task("train", overrides)
+
+    return compose_train_config
+
+
+# The short training run of the ``trained_run`` fixture: TINY_NET (T = 3), 2 epochs of 20 batches.
 TRAINED_RUN = [
     *TINY_MODEL,
-    "model.net.num_steps=4",
-    "model.net.read_n=2",
-    "model.net.write_n=3",
     "model.optimizer.lr=3e-3",
     "logger=many",
     "data.batch_size=32",
@@ -233,7 +249,7 @@ def only_run_dir(cwd: Path, task: str) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    """Run folder of a short training run (2 epochs, T = 4) logging to CSV, TensorBoard and W&B offline."""
+    """Run folder of TRAINED_RUN (TINY_NET, 2 epochs) logging to CSV, TensorBoard and W&B offline."""
     cwd = tmp_path_factory.mktemp("trained")
     run_task("train", *TRAINED_RUN, cwd=cwd)
     return only_run_dir(cwd, "train")

@@ -14,7 +14,7 @@ from hydra.utils import instantiate
 
 from draw_lightning.data import batch_images
 from draw_lightning.lightning_modules import DRAWLitModule
-from tests.conftest import run_task
+from tests.conftest import TINY_MODEL, run_task
 
 # 2000 cats, half for validation: 1000 images, an even number, so DistributedSampler pads nothing
 # (with an odd count one rank would repeat an image and the DDP mean would weigh it twice).
@@ -24,12 +24,7 @@ SMALL = [
     "data.val_fraction=0.5",
     "data.batch_size=32",
     "data.eval_batch_size=25",
-    "model.net.enc_hidden=32",
-    "model.net.dec_hidden=32",
-    "model.net.z_dim=8",
-    "model.net.num_steps=4",
-    "model.net.read_n=3",
-    "model.net.write_n=3",
+    *TINY_MODEL,
     "trainer.max_epochs=1",
     "trainer.limit_train_batches=5",
     "trainer.num_sanity_val_steps=0",

@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from draw_lightning.eval import extra_metrics, num_iwae_batches
 from draw_lightning.lightning_modules import DRAWLitModule
-from tests.conftest import only_run_dir, run_task
+from tests.conftest import TINY_NET, only_run_dir, run_task
 
 
 def test_eval_reports_elbo_terms_and_an_iwae_bound_below_the_elbo(trained_ckpt, tmp_path):
@@ -29,7 +29,7 @@ def test_eval_reports_elbo_terms_and_an_iwae_bound_below_the_elbo(trained_ckpt, 
     assert result["iwae_num_samples"] == 50 and metrics["test/iwae_num_images"] == 64  # 2 batches of 32
     assert metrics["test/loss"] == pytest.approx(metrics["test/rec_loss"] + metrics["test/kl"], rel=1e-5)
     assert 0 < metrics["test/iwae_nll"] < metrics["test/loss"]
-    assert len(result["kl_per_step"]) == 4
+    assert len(result["kl_per_step"]) == TINY_NET["num_steps"]  # the trained run's T
     assert "test/loss_bpd" not in metrics  # bits per dimension only for RGB
     # and to the W&B offline run
     (record,) = (run / "wandb").glob("offline-run-*/run-*.wandb")
@@ -44,7 +44,7 @@ def test_bits_per_dim_for_rgb_images():
     torch.manual_seed(0)
     model = DRAWLitModule(
         image_shape=(3, 8, 8),
-        net=dict(num_steps=2, enc_hidden=8, dec_hidden=8, z_dim=2),
+        net=TINY_NET,
         optimizer={"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3},
     )
     cfg = OmegaConf.create({"seed": 0, "iwae": {"num_samples": 3, "chunk_size": 5, "limit_batches": None}})

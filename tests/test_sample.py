@@ -3,16 +3,14 @@
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from PIL import Image
 
-from draw_lightning.configs import CONFIG_DIR, setup_hydra
 from draw_lightning.lightning_modules import DRAWLitModule
 from draw_lightning.sample import sample
 from draw_lightning.viz import generation_figures
-from tests.conftest import only_run_dir, run_task
+from tests.conftest import TINY_NET, only_run_dir, run_task
 
-T, CELL, PAD = 4, 28 * 2 + 2, 2
+T, CELL, PAD = TINY_NET["num_steps"], 28 * 2 + 2, 2  # the trained run's DRAW
 
 
 def test_sample_writes_grid_sequence_and_gif_of_the_right_sizes(trained_ckpt, tmp_path):
@@ -20,7 +18,7 @@ def test_sample_writes_grid_sequence_and_gif_of_the_right_sizes(trained_ckpt, tm
     run = only_run_dir(tmp_path, "sample")
     # 10 samples: 4 per row, 3 rows, each 28 x 2 pixels plus padding
     assert Image.open(run / "samples.png").size == (4 * CELL + PAD, 3 * CELL + PAD)
-    # sequence: rows = the first 8 samples, columns = all T = 4 steps
+    # sequence: rows = the first 8 samples, columns = all T steps
     assert Image.open(run / "sequence.png").size == (T * CELL + PAD, 8 * CELL + PAD)
     with Image.open(run / "generation.gif") as gif:
         assert gif.n_frames == T and gif.size == (4 * CELL + PAD, 3 * CELL + PAD + PAD)
@@ -40,10 +38,8 @@ def test_samples_png_is_the_seeded_prior_sample_of_the_checkpoint(trained_ckpt, 
     assert torch.equal(torch.from_numpy(np.array(written)).permute(2, 0, 1), expected)
 
 
-def test_bad_sample_count_is_named():
-    setup_hydra()
-    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
-        cfg = compose(config_name="sample", overrides=["ckpt_path=x.ckpt", "n=0"])
+def test_bad_sample_count_is_named(compose_task):
+    cfg = compose_task("sample", ["ckpt_path=x.ckpt", "n=0"])
     with pytest.raises(ValueError, match=r"n \(number of samples\) must be an integer >= 1, got 0"):
         sample(cfg)
     cfg.n, cfg.temperature = 4, -1.0

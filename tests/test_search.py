@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import math
 from pathlib import Path
 
 import optuna
@@ -11,7 +10,7 @@ import pytest
 import yaml
 
 from draw_lightning import search
-from draw_lightning.configs import CONFIG_DIR
+from tests.conftest import tiny_model
 
 COMPLETE, PRUNED = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED
 
@@ -21,8 +20,7 @@ TINY = [
     "search.space.model.net.z_dim.choices=[2,4]",
     "data.max_per_category=200",
     "data.batch_size=16",
-    "model.net.enc_hidden=16",
-    "model.net.dec_hidden=16",
+    *tiny_model(num_steps=None, z_dim=None),  # T and z come from the narrowed space
     "trainer.max_epochs=2",
     "trainer.limit_train_batches=2",
     "trainer.limit_val_batches=1",
@@ -134,18 +132,13 @@ def test_a_bad_search_config_fails_naming_the_key(tmp_path: Path, data_dir: Path
     assert not (tmp_path / "logs").exists() and not list(tmp_path.glob("*.db"))  # nothing ran
 
 
-def test_the_shipped_space_is_the_one_of_the_issue() -> None:
-    config = yaml.safe_load((Path(CONFIG_DIR) / "hparams_search" / "optuna.yaml").read_text())
-    from omegaconf import OmegaConf
-
-    assert search.search_space(OmegaConf.create(config["search"]["space"])) == {
-        "model.optimizer.lr": {"low": 1e-4, "high": 1e-2, "log": True},
-        "model.net.num_steps": {"choices": [10, 20, 32, 64]},
-        "model.net.z_dim": {"choices": [10, 32, 100]},
-        "model.net.read_n": {"choices": [2, 3, 5]},
-        "model.net.write_n": {"choices": [3, 5, 8]},
-    }
-    assert math.isclose(config["search"]["sampler"]["seed"], 1234)
+def test_both_ends_of_every_shipped_parameter_are_a_valid_train_config(compose_train) -> None:
+    """A misspelt key or an out-of-range value in conf/hparams_search/optuna.yaml fails here."""
+    params = search.search_space(compose_train(["hparams_search=optuna"]).search.space)
+    assert {"model.optimizer.lr", "model.net.num_steps"} <= set(params)
+    search.check_space([], params)
+    with pytest.raises(ValueError, match=r"model\.net\.read_n=0"):  # the check can fail
+        search.check_space([], {**params, "model.net.read_n": {"choices": [0, 2]}})
 
 
 def test_two_worker_processes_share_the_study(tmp_path: Path, data_dir: Path) -> None:

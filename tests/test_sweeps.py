@@ -10,15 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import run_task
+from tests.conftest import run_task, tiny_model
 
 # A tiny DRAW on 200 cats for one short epoch: each job takes about a second.
 TINY = [
     "data.max_per_category=200",
     "data.batch_size=16",
-    "model.net.enc_hidden=16",
-    "model.net.dec_hidden=16",
-    "model.net.z_dim=4",
+    *tiny_model(read_n=None, num_steps=None),  # read_n and T are what the grids sweep
     "trainer.max_epochs=1",
     "trainer.limit_train_batches=2",
     "trainer.limit_val_batches=1",

@@ -45,6 +45,14 @@ def smoke_run(script: str, tmp_path: Path, *options: str) -> tuple[subprocess.Co
     return proc, json.loads(out.read_text())
 
 
+def table_line(stdout: str, variant: str, width: int) -> str:
+    """The row of the table printed last (below its header ``variant ...``) whose first ``width``
+    characters name ``variant``."""
+    table = stdout[stdout.rindex("\nvariant") :]
+    (line,) = [line for line in table.splitlines() if line[:width].strip() == variant]
+    return line
+
+
 def benchmark_module(name: str):
     """``benchmarks/<name>.py`` imported as a module (``benchmarks/`` on the path, as when run)."""
     if str(BENCHMARKS) not in sys.path:
@@ -73,9 +81,8 @@ def test_sample_and_eval_benchmarks_smoke_run(script: str, figure: str, toleranc
     for row in rows.values():
         assert row["images_per_s"] > 0 and row["attainable_gflops"] > 0
         assert 0 <= row[figure] < tolerance
-    assert rows["readable"]["speedup_vs_straightforward"] == pytest.approx(
-        rows["readable"]["images_per_s"] / rows["straightforward"]["images_per_s"]
-    )
+        # the printed table shows the rate written to the JSON
+        assert f"{row['images_per_s']:.1f}" in table_line(proc.stdout, f"{row['variant']} @1t", 40).split()
     assert results["machine"]["torch"]
     assert "attainable matmul" in proc.stdout
 
@@ -98,11 +105,8 @@ def test_train_benchmark_smoke_run(tmp_path: Path) -> None:
     assert len({round(row["loss_mean"], 2) for row in rows.values()}) == 1
     # Checkpointing keeps less than the eager graph: the memory figure measures something.
     assert rows["readable, checkpointed"]["kept_mb"] < 0.8 * rows["readable"]["kept_mb"]
-    for reference in ("readable, compiled", "legacy unrolled, compiled"):
-        if reference in rows:
-            base = rows[reference]["images_per_s"]
-            for row in rows.values():
-                assert row[f"vs {reference}"] == pytest.approx(row["images_per_s"] / base)
+    for row in rows.values():  # the printed table shows the rate written to the JSON
+        assert f"{row['images_per_s']:.1f}" in table_line(proc.stdout, row["variant"], 28).split()
     assert "first call" in proc.stdout and "kept MB" in proc.stdout
 
 
@@ -153,7 +157,11 @@ def check_gpu_results(proc: subprocess.CompletedProcess, results: dict, variants
             assert check["grad_cosine"] > (0.99 if bf16 else 0.99999)
         figures = r["batches"]["8"]
         assert figures["images_per_s"] > 0 and figures["first_call_s"] > 0
-        assert figures["hours_for_100_epochs"] == pytest.approx(100 * 60_000 / figures["images_per_s"] / 3600)
+        # the summary table shows the JSON's figures
+        cells = table_line(proc.stdout, name, 26).split()
+        assert f"{figures['images_per_s']:.0f}" in cells and f"{figures['hours_for_100_epochs']:.2f}" in cells
+        if bf16:  # autocast is in effect: the loss is not the float32 one
+            assert r["check"]["vs_eager_fp32"]["loss_rel_diff"] > 1e-5
 
 
 def test_gpu_benchmark_smoke_run(tmp_path: Path) -> None:
@@ -161,7 +169,6 @@ def test_gpu_benchmark_smoke_run(tmp_path: Path) -> None:
     variants = ("eager fp32", "compiled bf16 autocast", "compiled reduce-overhead")
     proc, results = smoke_run("bench_gpu.py", tmp_path, "--variants", ",".join(variants))
     check_gpu_results(proc, results, variants)
-    assert results["variants"]["eager fp32"]["check"]["vs_eager_fp32"]["loss_rel_diff"] == 0
 
 
 @pytest.mark.slow  # ~25 s: a process per variant, two compiled

@@ -8,8 +8,9 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from draw_lightning.callbacks import CanvasLogger
+from tests.conftest import TINY_NET
 
-T, SIDE, SCALE, PAD = 4, 28, 2, 2
+T, SIDE, SCALE, PAD = TINY_NET["num_steps"], 28, 2, 2  # the trained run's DRAW
 CELL = SIDE * SCALE + PAD
 
 
@@ -23,7 +24,7 @@ def test_wandb_offline_run_holds_canvas_images_video_and_kl_tables(trained_run):
     generation = sorted((media / "images" / "canvas").glob("generation_*.png"))
     reconstruction = sorted((media / "images" / "canvas").glob("reconstruction_*.png"))
     assert len(generation) == 2 and len(reconstruction) == 2  # epochs 0 and 1
-    # 4 samples x T = 4 steps; 3 validation images x 2 rows (input, canvas) x 4 steps
+    # 4 samples x T steps; 3 validation images x 2 rows (input, canvas) x T steps
     assert Image.open(generation[0]).size == (T * CELL + PAD, 4 * CELL + PAD)
     assert Image.open(reconstruction[0]).size == (T * CELL + PAD, 6 * CELL + PAD)
     videos = sorted((media / "videos" / "canvas").glob("generation_video_*.gif"))

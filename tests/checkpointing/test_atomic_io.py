@@ -11,12 +11,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 
 from draw_lightning.checkpointing.atomic_io import AtomicCheckpointIO
-from draw_lightning.configs import CONFIG_DIR, setup_hydra
 
 REPO_SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -74,11 +71,8 @@ def test_kill_during_plain_torch_save_corrupts_the_checkpoint(tmp_path: Path) ->
         torch.load(path, weights_only=True)
 
 
-def test_trainer_config_installs_the_atomic_checkpoint_io(tmp_path: Path) -> None:
-    setup_hydra()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=[f"paths.root_dir={tmp_path}"], return_hydra_config=True)
-    HydraConfig.instance().set_config(cfg)
+def test_trainer_config_installs_the_atomic_checkpoint_io(compose_train) -> None:
+    cfg = compose_train()
     trainer = instantiate(cfg.trainer, logger=False, enable_progress_bar=False)
     assert isinstance(trainer.strategy.checkpoint_io, AtomicCheckpointIO)
 

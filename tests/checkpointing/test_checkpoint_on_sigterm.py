@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import torch
+
 from tests.conftest import KILLABLE_RUN, run_task, start_task
 
 STEPS_PER_EPOCH = 20  # 320 training images in batches of 16

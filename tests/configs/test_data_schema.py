@@ -1,21 +1,10 @@
 """The data schemas reject bad values at composition/validation, naming the key."""
 
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ValidationError
 
-from draw_lightning.configs import CONFIG_DIR, setup_hydra, validate
-
-setup_hydra()
-
-
-def compose_data(*overrides: str):
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=list(overrides), return_hydra_config=True)
-    HydraConfig.instance().set_config(cfg)  # paths.* interpolate ${hydra:runtime.cwd}
-    return cfg
+from draw_lightning.configs import validate
 
 
 @pytest.mark.parametrize(
@@ -35,18 +24,18 @@ def compose_data(*overrides: str):
         (["data=svhn", "data.seed=-1"], r"data.seed must be >= 0, got -1"),
     ],
 )
-def test_range_checks_name_the_key(overrides, message):
-    cfg = compose_data(*overrides)
+def test_range_checks_name_the_key(overrides, message, compose_train):
+    cfg = compose_train(overrides)
     with pytest.raises(ValueError, match=message):
         validate(cfg)
 
 
-def test_wrong_type_or_unknown_key_fails_at_composition():
+def test_wrong_type_or_unknown_key_fails_at_composition(compose_train):
     with pytest.raises(ConfigCompositionException) as err:
-        compose_data("data=mnist", "data.val_size=many")
+        compose_train(["data=mnist", "data.val_size=many"])
     assert isinstance(err.value.__cause__, ValidationError) and "val_size" in str(err.value.__cause__)
     with pytest.raises(ConfigCompositionException, match="max_per_categry"):
-        compose_data("data=quickdraw", "data.max_per_categry=5")
+        compose_train(["data=quickdraw", "data.max_per_categry=5"])
 
 
 @pytest.mark.parametrize(
@@ -65,5 +54,5 @@ def test_wrong_type_or_unknown_key_fails_at_composition():
         "quickdraw_cat_dog",
     ],
 )
-def test_every_data_config_validates(name):
-    validate(compose_data(f"data={name}"))
+def test_every_data_config_validates(name, compose_train):
+    validate(compose_train([f"data={name}"]))

@@ -3,21 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.hydra_config import HydraConfig
 
-from draw_lightning.configs import CONFIG_DIR, setup_hydra, validate
+from draw_lightning.configs import validate
 from draw_lightning.train import train
-
-setup_hydra()
-
-
-def compose_train(*overrides: str):
-    """The train config as the CLI sees it (``${hydra:...}`` resolvable)."""
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=list(overrides), return_hydra_config=True)
-    HydraConfig.instance().set_config(cfg)
-    return cfg
 
 
 @pytest.mark.parametrize(
@@ -32,25 +20,25 @@ def compose_train(*overrides: str):
         ("data.batch_size=0", "data.batch_size must be >= 1, got 0"),
     ],
 )
-def test_out_of_range_value_names_key_and_value(override: str, message: str) -> None:
-    cfg = compose_train(override)
+def test_out_of_range_value_names_key_and_value(override: str, message: str, compose_train) -> None:
+    cfg = compose_train([override])
     with pytest.raises(ValueError) as err:
         validate(cfg)
     assert str(err.value) == message
 
 
-def test_train_task_validates_before_building_anything(tmp_path) -> None:
-    cfg = compose_train("model.net.num_steps=0", f"paths.root_dir={tmp_path}")
+def test_train_task_validates_before_building_anything(tmp_path, compose_train) -> None:
+    cfg = compose_train(["model.net.num_steps=0"])  # runs under tmp_path
     with pytest.raises(ValueError, match=r"^model\.net\.num_steps must be >= 1, got 0$"):
         train(cfg)
     assert not (tmp_path / "logs").exists()
 
 
 @pytest.mark.parametrize("override", ["model.net.read_n=five", "data.batch_size=1.5"])
-def test_wrong_type_fails_at_composition_naming_the_key(override: str) -> None:
+def test_wrong_type_fails_at_composition_naming_the_key(override: str, compose_train) -> None:
     key = override.split("=")[0]
     with pytest.raises(Exception, match=key.split(".")[-1]):
-        compose_train(override)
+        compose_train([override])
 
 
 @pytest.mark.parametrize(
@@ -65,14 +53,16 @@ def test_wrong_type_fails_at_composition_naming_the_key(override: str) -> None:
         (["model/scheduler=cosine", "model.scheduler.interval=epochs"], r"^model\.scheduler\.interval must be step or"),
     ],
 )
-def test_bad_optimiser_or_schedule_fails_in_validate_naming_the_key(overrides: list[str], message: str) -> None:
+def test_bad_optimiser_or_schedule_fails_in_validate_naming_the_key(
+    overrides: list[str], message: str, compose_train
+) -> None:
     with pytest.raises(ValueError, match=message):
-        validate(compose_train(*overrides))
+        validate(compose_train(overrides))
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "adamw", "rmsprop"])
 @pytest.mark.parametrize("scheduler", ["cosine", "step", "exponential", "plateau"])
-def test_every_optimiser_and_schedule_file_validates(optimizer: str, scheduler: str) -> None:
-    cfg = compose_train(f"model/optimizer={optimizer}", f"model/scheduler={scheduler}")
+def test_every_optimiser_and_schedule_file_validates(optimizer: str, scheduler: str, compose_train) -> None:
+    cfg = compose_train([f"model/optimizer={optimizer}", f"model/scheduler={scheduler}"])
     validate(cfg)
     assert cfg.model.optimizer._target_.lower().endswith(optimizer)

@@ -1,4 +1,4 @@
-"""Helpers for the datamodule tests: Hydra composition with the project's conf/, small files."""
+"""Helpers for the datamodule tests: small files written where a test wants them."""
 
 from __future__ import annotations
 
@@ -6,36 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
 
-from draw_lightning.configs import CONFIG_DIR, setup_hydra
+from draw_lightning.configs import setup_hydra
 
 setup_hydra()
-
-
-def _compose_train(overrides: list[str], *, run_dir: Path) -> DictConfig:
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(
-            "train",
-            overrides=[
-                *overrides,
-                f"paths.root_dir={run_dir}",
-                f"paths.output_dir={run_dir}/run",
-                f"hydra.run.dir={run_dir}/run",
-            ],
-            return_hydra_config=True,
-        )
-    HydraConfig.instance().set_config(cfg)
-    return cfg
-
-
-@pytest.fixture
-def compose_train():
-    """``compose_train(overrides, run_dir=...)``: the train config composed from the project's
-    conf/, Hydra's runtime set, runs written under ``run_dir``."""
-    return _compose_train
 
 
 @pytest.fixture

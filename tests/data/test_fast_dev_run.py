@@ -12,8 +12,7 @@ from hydra.utils import instantiate
 from PIL import Image
 
 from draw_lightning.train import train
-
-TINY_MODEL = ["model.net.num_steps=2", "model.net.enc_hidden=16", "model.net.dec_hidden=16", "model.net.z_dim=4"]
+from tests.conftest import TINY_MODEL
 
 
 def synthetic_quickdraw(root: Path) -> list[str]:
@@ -71,8 +70,7 @@ def test_fast_dev_run(name, tmp_path, compose_train):
             "data.batch_size=8",
             *TINY_MODEL,
             *overrides,
-        ],
-        run_dir=tmp_path,
+        ]
     )
     datamodule = instantiate(cfg.data)
     assert datamodule.image_shape == image_shape
@@ -91,8 +89,7 @@ def test_cifar10_offline_points_to_the_folder_config(tmp_path, compose_train):
             f"data.cache_dir={tmp_path / 'cache'}",
             "data.download=false",
             *TINY_MODEL,
-        ],
-        run_dir=tmp_path,
+        ]
     )
     with pytest.raises(FileNotFoundError, match=r"CIFAR10 not found .*cifar-10-batches-py/.*data=cifar10_folder"):
         train(cfg)

@@ -8,8 +8,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from draw_lightning.lightning_modules import DRAWLitModule
-
-NET = {"num_steps": 3, "enc_hidden": 12, "dec_hidden": 12, "z_dim": 4, "read_n": 2, "write_n": 3}
+from tests.conftest import TINY_NET
 
 
 class _TensorData(L.LightningDataModule):
@@ -38,7 +37,7 @@ def _trainer(tmp_path, **kwargs) -> L.Trainer:
 def _module(**kwargs) -> DRAWLitModule:
     return DRAWLitModule(
         image_shape=(1, 6, 7),
-        net=NET,
+        net=TINY_NET,
         optimizer=kwargs.pop("optimizer", {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3}),
         **kwargs,
     )
@@ -92,7 +91,7 @@ def test_fit_lowers_the_loss_and_checkpoint_rebuilds_the_model_alone(tmp_path, o
     path = tmp_path / "model.ckpt"
     trainer.save_checkpoint(path)
     restored = DRAWLitModule.load_from_checkpoint(path, map_location="cpu")  # no config at hand
-    assert restored.net.image_shape == (1, 6, 7) and restored.net.num_steps == 3
+    assert restored.net.image_shape == (1, 6, 7) and restored.net.num_steps == TINY_NET["num_steps"]
     for (name, a), (_, b) in zip(module.state_dict().items(), restored.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
 

@@ -239,9 +239,8 @@ def test_bf16_autocast_runs_the_same_model_close_to_float32() -> None:
 
 def test_training_resumes_from_a_checkpoint_written_before_the_redesign(tmp_path, make_trainer) -> None:
     """Weights, the old {name: adam} optimiser config and Adam's state all carry over."""
-    from tests.conftest import TensorImages
-
     from draw_lightning.lightning_modules import DRAWLitModule
+    from tests.conftest import TensorImages
 
     path = FIXTURES / "draw_attn.ckpt"
     module = DRAWLitModule.load_from_checkpoint(path, map_location="cpu")

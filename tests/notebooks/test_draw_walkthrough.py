@@ -2,6 +2,7 @@
 
 import nbformat
 from nbclient import NotebookClient
+
 from tests.conftest import REPO_ROOT, run_env
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "draw_walkthrough.ipynb"

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import torch
+
 from tests.conftest import TINY_MODEL, run_task, start_task
 
 # 320 training images in batches of 16: 20 steps per epoch, 40 in all; a checkpoint every 8
@@ -16,7 +17,6 @@ from tests.conftest import TINY_MODEL, run_task, start_task
 STEPS_PER_EPOCH, EPOCHS, EVERY = 20, 2, 8
 TINY_RUN = (
     *TINY_MODEL,
-    "model.net.write_n=3",
     "data.max_per_category=400",
     "data.batch_size=16",
     f"trainer.max_epochs={EPOCHS}",

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import torch
-from tests.conftest import KILLABLE_RUN, run_env
 
 from draw_lightning.checkpointing.resume import LAST_CKPT
+from tests.conftest import KILLABLE_RUN, run_env
 
 STEPS_PER_EPOCH, EPOCHS = 40, 3  # 640 training images in batches of 16
 TOTAL = STEPS_PER_EPOCH * EPOCHS

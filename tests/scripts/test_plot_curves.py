@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
 from tests.conftest import REPO_ROOT, TINY_MODEL, only_run_dir, run_env, run_task
 
 SCRIPT = REPO_ROOT / "scripts" / "plot_curves.py"

@@ -13,16 +13,16 @@ import yaml
 from hydra.utils import instantiate
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
-from tests.conftest import REPO_ROOT, TINY_MODEL, run_task
 from wandb.proto import wandb_internal_pb2
 
 from draw_lightning.tracking.run_info import git_state
+from tests.conftest import REPO_ROOT, TINY_NET, run_task, tiny_model
 
 EXPERIMENT = "quickdraw_cat_r5_t20_b64"
 # Two training steps (one epoch), one validation and one test batch, in a one-job multirun.
 RUN = [
     f"experiment={EXPERIMENT}",
-    *TINY_MODEL,
+    *tiny_model(read_n=None),  # read_n stays the experiment's 5
     "logger=many",
     "data.max_per_category=200",
     "trainer.accelerator=cpu",
@@ -78,7 +78,7 @@ def expected_sizes(compose_train) -> dict[str, int]:
 
 def check_hyperparameters(params: dict, sizes: dict[str, int]) -> None:
     """What tells this run apart from another: model, data, trainer, seed, choices, tags, git, sizes."""
-    assert params["model"]["net"]["num_steps"] == 3 and params["model"]["net"]["read_n"] == 5
+    assert params["model"]["net"]["num_steps"] == TINY_NET["num_steps"] and params["model"]["net"]["read_n"] == 5
     assert params["model"]["optimizer"]["_target_"] == "torch.optim.RMSprop"
     assert params["data"]["categories"] == ["cat"] and params["data"]["batch_size"] == 64
     assert params["data"]["max_per_category"] == 200
@@ -103,7 +103,9 @@ def test_wandb_run_is_grouped_and_named_by_task_and_tags(sweep_job, wandb_run):
 def test_wandb_config_holds_the_run_config(wandb_run, expected_sizes):
     _, config = wandb_run
     check_hyperparameters(config, expected_sizes)
-    assert config["net"]["num_steps"] == 3  # and the model's own hyperparameters, logged by Lightning
+    assert (
+        config["net"]["num_steps"] == TINY_NET["num_steps"]
+    )  # and the model's own hyperparameters, logged by Lightning
 
 
 def test_csv_hparams_hold_the_run_config(sweep_job, expected_sizes):
@@ -125,7 +127,7 @@ def test_tensorboard_holds_the_run_config_and_an_hparams_session(sweep_job, expe
     (start,) = [s.session_start_info for s in sessions if s.HasField("session_start_info")]
     (experiment,) = [s.experiment for s in sessions if s.HasField("experiment")]
     logged = {name: getattr(value, value.WhichOneof("kind")) for name, value in start.hparams.items()}
-    assert logged["model/net/num_steps"] == 3 and logged["data/batch_size"] == 64
+    assert logged["model/net/num_steps"] == TINY_NET["num_steps"] and logged["data/batch_size"] == 64
     assert logged["choices/experiment"] == EXPERIMENT and logged["git/commit"] == params["git"]["commit"]
     assert logged["data_sizes/train"] == expected_sizes["train"] and logged["tags"] == "['quickdraw', 'cat']"
     groups = "model data trainer callbacks logger paths seed tags choices git data_sizes".split()

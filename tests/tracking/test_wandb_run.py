@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import torch
 from omegaconf import OmegaConf
-from tests.conftest import TRAINED_RUN, only_run_dir, run_task
 
 from draw_lightning.tracking.wandb_run import WANDB_RUN_ID_KEY, resolve_wandb_mode, resume_wandb_run
+from tests.conftest import TRAINED_RUN, only_run_dir, run_task
 
 
 @pytest.fixture
