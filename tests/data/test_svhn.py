@@ -54,17 +54,17 @@ def test_bad_svhn_files(tmp_path, cache_dir):
     with pytest.raises(
         ValueError, match=r"train_32x32.mat: expected arrays X and y \(SVHN's format\), found \['images'\]"
     ):
-        dm.load("train")
+        dm.load(train=True)
     scipy.io.savemat(path, {"X": np.zeros((28, 28, 1, 4), np.uint8), "y": np.ones((4, 1))})
     with pytest.raises(ValueError, match=r"X must be a \(32, 32, 3, N\) uint8 array, got \(28, 28, 1, 4\)"):
-        dm.load("train")
+        dm.load(train=True)
     scipy.io.savemat(path, {"X": np.zeros((32, 32, 3, 4), np.uint8), "y": np.zeros((4, 1))})
     with pytest.raises(ValueError, match=r"y must hold 4 labels in 1..10, got 4 in \[0.0, 0.0\]"):
-        dm.load("train")
+        dm.load(train=True)
     path.write_bytes(b"not a mat file")
     with pytest.raises(ValueError, match="train_32x32.mat is not a readable MATLAB .mat file"):
-        dm.load("train")
+        dm.load(train=True)
     with pytest.raises(
         FileNotFoundError, match=r"SVHN file not found \(looked in .*test_32x32.mat.*data.download is false"
     ):
-        dm.load("test")
+        dm.load(train=False)

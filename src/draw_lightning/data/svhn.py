@@ -75,12 +75,10 @@ class SVHNDataModule(HoldoutDataModule):
         for split in self._official_splits():
             self.locate(split)
 
-    def load(self, split: str = "train", *, train: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """uint8 images ``(N, 3, 32, 32)`` and labels of SVHN's ``split`` ("train", "test" or "extra");
-        ``train=True``/``False`` (:class:`HoldoutDataModule`'s form) means "train"/"test"."""
-        if train is not None:
-            split = "train" if train else "test"
-        return read_svhn_mat(self.locate(split))
+    def load(self, *, train: bool) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 images ``(N, 3, 32, 32)`` and labels of SVHN's train or test file."""
+        return read_svhn_mat(self.locate("train" if train else "test"))
 
     def load_extra_train(self) -> tuple[np.ndarray, np.ndarray] | None:
-        return self.load("extra") if self.use_extra else None
+        """The 531k ``extra`` images when ``use_extra``."""
+        return read_svhn_mat(self.locate("extra")) if self.use_extra else None
