@@ -30,7 +30,7 @@ from draw_lightning.data.batches import batch_images
 from draw_lightning.lightning_modules import DRAWLitModule
 from draw_lightning.models import DRAW, iwae_nll, nats_to_bits_per_dim
 from draw_lightning.pretrained import load_module, resolve_pretrained
-from draw_lightning.tracking.wandb_run import finish_wandb
+from draw_lightning.tracking.wandb_run import wandb_closed_after
 from draw_lightning.utils.instantiate import instantiate_collection
 from draw_lightning.utils.runtime import apply_runtime_settings
 
@@ -100,7 +100,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
             f"but the data gives {tuple(datamodule.image_shape)}"
         )
     loggers = instantiate_collection(cfg.get("logger"))
-    try:
+    with wandb_closed_after():
         trainer = instantiate(cfg.trainer, logger=loggers or False)
         trainer.test(model, datamodule=datamodule)
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
@@ -109,8 +109,6 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         for logger in loggers:
             logger.log_metrics(extra, step=trainer.global_step)
             logger.save()
-    finally:
-        finish_wandb()
     result = {"ckpt_path": ckpt_path, "metrics": metrics, "kl_per_step": model.kl_per_step["test"].tolist()}
     if cfg.iwae.num_samples > 0:
         result["iwae_num_samples"] = cfg.iwae.num_samples

@@ -21,7 +21,7 @@ from draw_lightning.checkpointing.resume import resolve_ckpt_path
 from draw_lightning.configs import CONFIG_DIR, setup_hydra
 from draw_lightning.pretrained import load_module, resolve_pretrained
 from draw_lightning.tracking.media import log_gif, log_image
-from draw_lightning.tracking.wandb_run import finish_wandb
+from draw_lightning.tracking.wandb_run import wandb_closed_after
 from draw_lightning.utils.instantiate import instantiate_collection
 from draw_lightning.utils.runtime import apply_runtime_settings
 from draw_lightning.viz import generation_figures, write_gif, write_png
@@ -69,12 +69,10 @@ def sample(cfg: DictConfig) -> dict[str, Path]:
     }
     # The files above are the CSV logger's record already; other loggers get a copy.
     loggers = [lg for lg in instantiate_collection(cfg.get("logger")) if not isinstance(lg, CSVLogger)]
-    try:
+    with wandb_closed_after():
         for key in ("samples", "sequence"):
             log_image(loggers, f"sample/{key}", figures[key], step=0, tag="sample", image_dir=output_dir)
         log_gif(loggers, "sample/generation", files["generation"], step=0)
-    finally:
-        finish_wandb()
     log.info("samples of %s written to %s", ckpt_path, output_dir)
     return files
 

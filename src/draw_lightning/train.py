@@ -24,7 +24,7 @@ from draw_lightning.configs import CONFIG_DIR, setup_hydra, validate
 from draw_lightning.tracking import RunConfigLogger
 from draw_lightning.tracking.failures import run_recording_failure
 from draw_lightning.tracking.run_info import run_hyperparameters, save_resolved_config
-from draw_lightning.tracking.wandb_run import finish_wandb, resume_wandb_run
+from draw_lightning.tracking.wandb_run import resume_wandb_run, wandb_closed_after
 from draw_lightning.utils.instantiate import instantiate_collection
 from draw_lightning.utils.runtime import apply_runtime_settings
 
@@ -66,13 +66,8 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[L.Callback] = ()) -> dict[s
     if not loggers:  # Lightning refuses a learning-rate monitor with nothing to log to
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
-    failed = True
-    try:
-        metrics = _fit_and_test(cfg, trainer, model, datamodule, ckpt_path)
-        failed = False
-        return metrics
-    finally:
-        finish_wandb(failed=failed)
+    with wandb_closed_after():
+        return _fit_and_test(cfg, trainer, model, datamodule, ckpt_path)
 
 
 def _fit_and_test(cfg: DictConfig, trainer: L.Trainer, model: Any, datamodule: Any, ckpt_path: str | None) -> dict:

@@ -1,12 +1,14 @@
 """W&B mode selection (never online without credentials and network) and run resumption."""
 
+import contextlib
 from pathlib import Path
 
 import pytest
 import torch
 from omegaconf import OmegaConf
 
-from draw_lightning.tracking.wandb_run import WANDB_RUN_ID_KEY, resolve_wandb_mode, resume_wandb_run
+from draw_lightning.tracking.wandb_run import WANDB_RUN_ID_KEY, resolve_wandb_mode, resume_wandb_run, wandb_closed_after
+from draw_lightning.tracking.wandb_sync import read_records
 from tests.conftest import TRAINED_RUN, only_run_dir, run_task
 
 
@@ -83,3 +85,33 @@ def test_resuming_from_a_checkpoint_continues_its_wandb_run(trained_run, trained
     assert run_id(resumed) == first
     # the epoch after the checkpoint's two was logged into it
     assert (resumed / "images" / "canvas_generation" / "epoch_002.png").is_file()
+
+
+def exit_codes(wandb_dir: Path) -> list[int]:
+    """The exit codes recorded in the offline W&B run files under ``wandb_dir``."""
+    pb = pytest.importorskip("wandb.proto.wandb_internal_pb2")
+    codes = []
+    for file in wandb_dir.glob("wandb/offline-run-*/run-*.wandb"):
+        for data in read_records(file):
+            record = pb.Record()
+            record.ParseFromString(data)
+            if record.WhichOneof("record_type") == "exit":
+                codes.append(record.exit.exit_code)
+    return codes
+
+
+@pytest.mark.parametrize(("error", "codes"), [(None, [0]), (ValueError("diverged"), [1]), (SystemExit(0), [0])])
+def test_a_block_that_raises_an_error_leaves_its_wandb_run_marked_failed(
+    error: BaseException | None, codes: list[int], tmp_path: Path
+) -> None:
+    """A real offline run: finished when the block ends, failed on an error but not on a SIGTERM stop."""
+    wandb = pytest.importorskip("wandb")
+    with pytest.raises(type(error)) if error else contextlib.nullcontext():
+        with wandb_closed_after():
+            wandb.init(mode="offline", dir=tmp_path, project="draw_test", settings={"silent": True, "console": "off"})
+            wandb.log({"loss": 1.0})
+            if error:
+                raise error
+    assert wandb.run is None
+    files = sorted(str(f.relative_to(tmp_path)) for f in tmp_path.rglob("*.wandb"))
+    assert exit_codes(tmp_path) == codes, f"exit records in {files}"

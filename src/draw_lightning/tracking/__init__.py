@@ -6,7 +6,7 @@ from draw_lightning.tracking.csv_logger import ContinuingCSVLogger
 from draw_lightning.tracking.failures import run_recording_failure
 from draw_lightning.tracking.media import log_gif, log_image, log_kl_per_step
 from draw_lightning.tracking.run_config_logger import RunConfigLogger
-from draw_lightning.tracking.wandb_run import build_wandb_logger, finish_wandb, resume_wandb_run
+from draw_lightning.tracking.wandb_run import build_wandb_logger, finish_wandb, resume_wandb_run, wandb_closed_after
 from draw_lightning.tracking.wandb_run_id_saver import WandbRunIdSaver
 
 __all__ = [
@@ -20,4 +20,5 @@ __all__ = [
     "log_kl_per_step",
     "resume_wandb_run",
     "run_recording_failure",
+    "wandb_closed_after",
 ]

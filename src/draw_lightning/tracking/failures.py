@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from draw_lightning.tracking.wandb_run import finish_wandb
+from draw_lightning.tracking.wandb_run import wandb_closed_after
 
 __all__ = ["ERROR_FILE", "run_recording_failure"]
 
@@ -29,14 +29,11 @@ def run_recording_failure(task: Callable[[], Result], *, output_dir: Path) -> Re
     A W&B run left open is finished either way (marked failed on error), so the next job of a
     multirun run in this process starts its own W&B run.
     """
-    failed = False
-    try:
-        return task()
-    except Exception:
-        failed = True
-        output_dir.mkdir(parents=True, exist_ok=True)
-        (output_dir / ERROR_FILE).write_text(traceback.format_exc())
-        log.error("run failed; traceback in %s", output_dir / ERROR_FILE)
-        raise
-    finally:
-        finish_wandb(failed=failed)
+    with wandb_closed_after():
+        try:
+            return task()
+        except Exception:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            (output_dir / ERROR_FILE).write_text(traceback.format_exc())
+            log.error("run failed; traceback in %s", output_dir / ERROR_FILE)
+            raise

@@ -10,6 +10,8 @@ import netrc
 import os
 import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -25,6 +27,7 @@ __all__ = [
     "finish_wandb",
     "resolve_wandb_mode",
     "resume_wandb_run",
+    "wandb_closed_after",
     "wandb_run_id_from_checkpoint",
 ]
 
@@ -140,6 +143,19 @@ def resume_wandb_run(logger_cfg: DictConfig | None, ckpt_path: str | None) -> st
                 node.id = run_id
     log.info("continuing W&B run %s stored in %s", run_id, ckpt_path)
     return run_id
+
+
+@contextmanager
+def wandb_closed_after() -> Iterator[None]:
+    """Finish the W&B run left open when the block ends: marked failed when it raised an error
+    (a SIGTERM stop, a ``SystemExit`` with code 0, is no failure: the run resumes later)."""
+    try:
+        yield
+    except Exception:
+        finish_wandb(failed=True)
+        raise
+    finally:
+        finish_wandb()
 
 
 def finish_wandb(*, failed: bool = False) -> None:
