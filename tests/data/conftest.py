@@ -7,10 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from draw_lightning.configs import setup_hydra
-
-setup_hydra()
-
 
 @pytest.fixture
 def write_npy():
