@@ -206,6 +206,9 @@ def run_env() -> dict[str, str]:
     env = dict(os.environ, DRAW_DATA_DIR=str(DATA_DIR), WANDB_MODE="offline", HYDRA_FULL_ERROR="1", **THREADS_ENV)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT / "src"), env.get("PYTHONPATH")) if p)
     env.pop("DRAW_ROOT_DIR", None)
+    # A W&B run made in this test process leaves its service's address here; a task started with it
+    # would attach to that service instead of starting its own.
+    env.pop("WANDB_SERVICE", None)
     return env
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import matplotlib
 import optuna
 import pytest
 import yaml
@@ -67,7 +68,11 @@ def test_a_study_of_three_trials_runs_in_sqlite_and_resumes(tmp_path: Path, data
     assert resumed.trials[3].state == COMPLETE
     assert (tmp_path / "logs" / "search" / "t" / "3" / "config_resolved.yaml").is_file()
 
+    style = dict(matplotlib.rcParams)
     text = search.summary(url, plots=tmp_path / "plots")
+    # Optuna's plots set their style globally: the caller's style comes back unchanged (the plots
+    # switch to the Agg backend on purpose: no display needed)
+    assert {k: v for k, v in matplotlib.rcParams.items() if style[k] != v and not k.startswith("backend")} == {}
     best = resumed.best_trial
     assert f"best trial {best.number}: value {best.value:.6g}" in text
     assert "4 trials, {'COMPLETE': 4}" in text

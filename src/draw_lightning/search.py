@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import multiprocessing
 import sys
 from collections import Counter
@@ -76,6 +75,8 @@ def compose_search(overrides: Sequence[str]) -> DictConfig:
         raise ValueError(f"search.pruner.name={search.pruner.name!r}: one of {PRUNERS}")
     if search.n_jobs < 1 or search.n_trials < 0:
         raise ValueError(f"search.n_jobs={search.n_jobs}, search.n_trials={search.n_trials}: need n_jobs >= 1")
+    if not cfg.get("optimized_metric"):
+        raise ValueError("optimized_metric is not set: name the metric the search optimises, e.g. val/loss")
     if search.n_jobs > 1 and not search.storage:
         raise ValueError("search.n_jobs > 1 needs search.storage (the processes share the study through it)")
     return cfg
@@ -177,7 +178,7 @@ def trial_config(overrides: Sequence[str], params: dict[str, Any], run_dir: Path
 def objective(trial: optuna.Trial, overrides: Sequence[str], search: DictConfig) -> float:
     from draw_lightning.callbacks.optuna_pruning import OptunaPruning
     from draw_lightning.tracking.failures import run_recording_failure
-    from draw_lightning.train import train
+    from draw_lightning.train import optimized_metric
 
     params = {}
     for name, spec in search_space(search.space).items():
@@ -188,12 +189,11 @@ def objective(trial: optuna.Trial, overrides: Sequence[str], search: DictConfig)
     run_dir = Path(search.dir) / str(trial.number)
     trial.set_user_attr("run_dir", str(run_dir))
     cfg = trial_config(overrides, params, run_dir, run_group=f"search-{search.study_name}")
-    metric = cfg.optimized_metric
     log.info("trial %d in %s: %s", trial.number, run_dir, params)
 
-    def run() -> dict[str, float] | optuna.TrialPruned:
+    def run() -> float | optuna.TrialPruned:
         try:
-            return train(cfg, [OptunaPruning(trial, monitor=metric)])
+            return optimized_metric(cfg, [OptunaPruning(trial, monitor=cfg.optimized_metric)])
         except optuna.TrialPruned as pruned:  # not a failure: no error.txt
             return pruned
 
@@ -201,12 +201,7 @@ def objective(trial: optuna.Trial, overrides: Sequence[str], search: DictConfig)
     if isinstance(result, optuna.TrialPruned):
         log.info("trial %d pruned: %s", trial.number, result)
         raise result
-    if metric not in result:
-        raise KeyError(f"optimized_metric={metric!r} was not logged; logged metrics: {sorted(result)}")
-    if not math.isfinite(result[metric]):
-        raise FloatingPointError(f"optimized_metric {metric} = {result[metric]}: training diverged")
-    log.info("trial %d: %s = %.4f", trial.number, metric, result[metric])
-    return result[metric]
+    return result
 
 
 def optimize(overrides: Sequence[str], worker: int, n_trials: int, study: optuna.Study | None = None) -> None:
@@ -285,10 +280,7 @@ def summary(storage: str, study_name: str | None = None, plots: Path | None = No
                 "" if t.value is None else f"{t.value:.6g}",
                 str(len(t.intermediate_values)),
                 "" if seconds is None else f"{seconds:.1f}",
-                *(
-                    f"{t.params[n]:.3g}" if isinstance(t.params.get(n), float) else str(t.params.get(n, ""))
-                    for n in names
-                ),
+                *(cell(t.params.get(n, "")) for n in names),
             ]
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
@@ -304,6 +296,7 @@ def cell(value: Any) -> str:
 
 def write_plots(study: optuna.Study, folder: Path) -> list[Path]:
     import matplotlib
+    import matplotlib.pyplot
 
     matplotlib.use("Agg")
     from optuna.visualization import matplotlib as plots
@@ -312,7 +305,10 @@ def write_plots(study: optuna.Study, folder: Path) -> list[Path]:
     written = []
     for name, plot in (("history", plots.plot_optimization_history), ("epochs", plots.plot_intermediate_values)):
         path = folder / f"{study.study_name}_{name}.png"
-        plot(study).figure.savefig(path, bbox_inches="tight")
+        with matplotlib.rc_context():  # Optuna sets its own style globally: put the caller's back after
+            figure = plot(study).figure
+            figure.savefig(path, bbox_inches="tight")
+        matplotlib.pyplot.close(figure)
         written.append(path)
     return written
 

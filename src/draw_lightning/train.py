@@ -95,9 +95,9 @@ def main(cfg: DictConfig) -> float | None:
     return run_recording_failure(lambda: optimized_metric(cfg), output_dir=Path(cfg.paths.output_dir))
 
 
-def optimized_metric(cfg: DictConfig) -> float | None:
-    """Train, then return ``cfg.optimized_metric`` for sweepers (None when not set)."""
-    metrics = train(cfg)
+def optimized_metric(cfg: DictConfig, extra_callbacks: Sequence[L.Callback] = ()) -> float | None:
+    """Train, then return ``cfg.optimized_metric`` for sweepers and the search (None when not set)."""
+    metrics = train(cfg, extra_callbacks)
     name = cfg.get("optimized_metric")
     if not name:
         return None

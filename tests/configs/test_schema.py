@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -38,13 +38,16 @@ def test_help_offers_no_schema_as_an_option(help_groups: dict[str, list[str]]) -
     assert not [entry for entry in listed if "schema" in entry]
 
 
-def test_every_model_and_data_config_is_typed_by_a_schema() -> None:
-    """A YAML option without its schema would accept typos silently."""
-    for path in sorted((REPO_ROOT / "conf" / "model").glob("*.yaml")) + sorted(
-        (REPO_ROOT / "conf" / "data").glob("*.yaml")
-    ):
-        text = Path(path).read_text()
-        typed = "_schema@_here_" in text or any(
-            f"- {other.stem}" in text for other in path.parent.glob("*.yaml") if other != path
-        )
-        assert typed, f"{path} lists no schema (- /<name>_schema@_here_) nor a typed config of its group"
+TYPED_OPTIONS = [("model", p.stem) for p in sorted((REPO_ROOT / "conf" / "model").glob("*.yaml"))] + [
+    ("data", p.stem) for p in sorted((REPO_ROOT / "conf" / "data").glob("*.yaml"))
+]
+# a value of the wrong type for a key every option of the group has
+WRONG_TYPE = {"model": "model.net.read_n=five", "data": "data.batch_size=many"}
+
+
+@pytest.mark.parametrize(("group", "option"), TYPED_OPTIONS, ids=[f"{g}={o}" for g, o in TYPED_OPTIONS])
+def test_every_model_and_data_option_is_typed_by_its_schema(group: str, option: str, compose_train) -> None:
+    """Without its schema a YAML option would take ``read_n=five`` silently and fail deep in training."""
+    compose_train([f"{group}={option}"])  # composes as it is
+    with pytest.raises(Exception, match=re.escape(WRONG_TYPE[group].split("=")[0].split(".")[-1])):
+        compose_train([f"{group}={option}", WRONG_TYPE[group]])

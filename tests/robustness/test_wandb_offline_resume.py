@@ -17,11 +17,9 @@ import pytest
 import torch
 
 from draw_lightning.tracking.wandb_run import WANDB_RESUMED_FROM_FILE
-from draw_lightning.tracking.wandb_sync import SYNC_FOLDER, read_records, write_records
+from draw_lightning.tracking.wandb_sync import SYNC_FOLDER, read_records, records, write_records
 from tests.conftest import KILLABLE_RUN, run_env
 from tests.tracking.test_wandb_sync import history
-
-pb = pytest.importorskip("wandb.proto.wandb_internal_pb2")
 
 # 320 training images in batches of 16: 20 steps per epoch; a checkpoint every 6 steps.
 STEPS_PER_EPOCH, EPOCHS = 20, 3
@@ -36,13 +34,7 @@ RUN = (
 
 
 def run_records(file: Path) -> list:
-    out = []
-    for data in read_records(file):
-        record = pb.Record()
-        record.ParseFromString(data)
-        if record.WhichOneof("record_type") == "run":
-            out.append(record.run)
-    return out
+    return [record.run for record in records(file, "run")]
 
 
 def train_steps(rows: list[dict]) -> list[int]:

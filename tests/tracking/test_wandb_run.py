@@ -1,6 +1,7 @@
 """W&B mode selection (never online without credentials and network) and run resumption."""
 
 import contextlib
+import time
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ import torch
 from omegaconf import OmegaConf
 
 from draw_lightning.tracking.wandb_run import WANDB_RUN_ID_KEY, resolve_wandb_mode, resume_wandb_run, wandb_closed_after
-from draw_lightning.tracking.wandb_sync import read_records
+from draw_lightning.tracking.wandb_sync import records
 from tests.conftest import TRAINED_RUN, only_run_dir, run_task
 
 
@@ -87,25 +88,26 @@ def test_resuming_from_a_checkpoint_continues_its_wandb_run(trained_run, trained
     assert (resumed / "images" / "canvas_generation" / "epoch_002.png").is_file()
 
 
-def exit_codes(wandb_dir: Path) -> list[int]:
-    """The exit codes recorded in the offline W&B run files under ``wandb_dir``."""
-    pb = pytest.importorskip("wandb.proto.wandb_internal_pb2")
-    codes = []
-    for file in wandb_dir.glob("wandb/offline-run-*/run-*.wandb"):
-        for data in read_records(file):
-            record = pb.Record()
-            record.ParseFromString(data)
-            if record.WhichOneof("record_type") == "exit":
-                codes.append(record.exit.exit_code)
-    return codes
+def exit_codes(wandb_dir: Path, timeout: float = 60) -> list[int]:
+    """The exit codes recorded in the offline W&B run files under ``wandb_dir``, once there are any:
+    W&B's service writes the exit record after ``wandb.finish`` has returned."""
+    deadline = time.monotonic() + timeout
+    while True:
+        files = wandb_dir.glob("wandb/offline-run-*/run-*.wandb")
+        codes = [record.exit.exit_code for file in files for record in records(file, "exit")]
+        if codes or time.monotonic() > deadline:
+            return codes
+        time.sleep(0.2)
 
 
 @pytest.mark.parametrize(("error", "codes"), [(None, [0]), (ValueError("diverged"), [1]), (SystemExit(0), [0])])
 def test_a_block_that_raises_an_error_leaves_its_wandb_run_marked_failed(
-    error: BaseException | None, codes: list[int], tmp_path: Path
+    error: BaseException | None, codes: list[int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A real offline run: finished when the block ends, failed on an error but not on a SIGTERM stop."""
     wandb = pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_SERVICE", "")  # wandb.init sets it: restored to unset after the test
+    monkeypatch.delenv("WANDB_SERVICE")
     with pytest.raises(type(error)) if error else contextlib.nullcontext():
         with wandb_closed_after():
             wandb.init(mode="offline", dir=tmp_path, project="draw_test", settings={"silent": True, "console": "off"})

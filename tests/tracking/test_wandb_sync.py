@@ -9,35 +9,30 @@ from pathlib import Path
 import pytest
 
 from draw_lightning.tracking.wandb_run import WANDB_RESUMED_FROM_FILE
-from draw_lightning.tracking.wandb_sync import SYNC_FOLDER, read_records, sync_files, write_records
+from draw_lightning.tracking.wandb_sync import SYNC_FOLDER, records, sync_files, write_records
 
 pb = pytest.importorskip("wandb.proto.wandb_internal_pb2")
 
 
 def history(file: Path) -> list[dict]:
     """The history rows of a W&B run file: key -> value."""
-    rows = []
-    for data in read_records(file):
-        record = pb.Record()
-        record.ParseFromString(data)
-        if record.WhichOneof("record_type") == "history":
-            rows.append(
-                {item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in record.history.item}
-            )
-    return rows
+    return [
+        {item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in record.history.item}
+        for record in records(file, "history")
+    ]
 
 
 # Hand-made run files: each start is (folder, start time, [(global step, keys)], resumed_from).
 def make_run(wandb_dir: Path, folder: str, start: int, rows: list[tuple[int, str]], resumed_from=None) -> Path:
-    records = [pb.Record(run=pb.RunRecord(run_id="abc"))]
-    records[0].run.start_time.FromSeconds(start)
+    made = [pb.Record(run=pb.RunRecord(run_id="abc"))]
+    made[0].run.start_time.FromSeconds(start)
     for count, (step, key) in enumerate(rows):
         record = pb.Record()
         for name, value in (("_step", count), ("trainer/global_step", step), (key, 1.0)):
             record.history.item.add(key=name, value_json=json.dumps(value))
-        records.append(record)
+        made.append(record)
     file = wandb_dir / folder / "run-abc.wandb"
-    write_records(file, (r.SerializeToString() for r in records))
+    write_records(file, (r.SerializeToString() for r in made))
     if resumed_from:
         (file.parent / WANDB_RESUMED_FROM_FILE).write_text(json.dumps({"run_id": "abc", **resumed_from}))
     return file

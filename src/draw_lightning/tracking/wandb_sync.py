@@ -41,8 +41,10 @@ from draw_lightning.tracking.wandb_run import WANDB_RESUMED_FROM_FILE
 
 __all__ = [
     "Segment",
+    "parse_record",
     "plan_sync",
     "read_records",
+    "records",
     "segments",
     "sync_command",
     "write_records",
@@ -124,10 +126,22 @@ def write_records(file: Path, records: Iterable[bytes]) -> None:
     file.write_bytes(b"".join(out))
 
 
-def _pb():
+def parse_record(data: bytes):
+    """A serialized record as W&B's ``wandb_internal_pb2.Record`` message."""
     from wandb.proto import wandb_internal_pb2
 
-    return wandb_internal_pb2
+    record = wandb_internal_pb2.Record()
+    record.ParseFromString(data)
+    return record
+
+
+def records(file: Path, record_type: str | None = None) -> Iterator:
+    """The parsed records of a W&B run file, in order; with ``record_type`` ("run", "history",
+    "exit", ...) only those of that type."""
+    for data in read_records(file):
+        record = parse_record(data)
+        if record_type is None or record.WhichOneof("record_type") == record_type:
+            yield record
 
 
 def _item_key(item) -> str:
@@ -156,15 +170,11 @@ class Segment:
     def folder(self) -> str:
         return self.file.parent.name
 
-    def history(self) -> Iterator[tuple[int, float | None, float | None]]:
-        """(record index, _step, trainer/global_step) of each history row."""
-        pb = _pb()
-        for index, data in enumerate(read_records(self.file)):
-            record = pb.Record()
-            record.ParseFromString(data)
-            if record.WhichOneof("record_type") == "history":
-                values = {_item_key(item): _number(item) for item in record.history.item}
-                yield index, values.get(COUNT), values.get(STEP)
+    def history(self) -> Iterator[tuple[float | None, float | None]]:
+        """(_step, trainer/global_step) of each history row."""
+        for record in records(self.file, "history"):
+            values = {_item_key(item): _number(item) for item in record.history.item}
+            yield values.get(COUNT), values.get(STEP)
 
     def dropped(self, count: float | None, step: float | None) -> bool:
         return step is not None and any(count is not None and count >= n and step >= g for n, g in self.drop)
@@ -174,19 +184,15 @@ def segments(run_dir: Path) -> list[Segment]:
     """The offline W&B run files of a run folder (or of its ``wandb`` folder), by run id then start time."""
     run_dir = Path(run_dir)
     base = run_dir / "wandb" if (run_dir / "wandb").is_dir() else run_dir
-    pb = _pb()
     found = []
     for file in sorted(base.glob("offline-run-*/run-*.wandb")):
-        for data in read_records(file):
-            record = pb.Record()
-            record.ParseFromString(data)
-            if record.WhichOneof("record_type") == "run":
-                sidecar = file.parent / WANDB_RESUMED_FROM_FILE
-                resumed_from = json.loads(sidecar.read_text()) if sidecar.is_file() else None
-                found.append(Segment(file, record.run.run_id, record.run.start_time.ToNanoseconds(), resumed_from))
-                break
-        else:  # killed as W&B started: nothing to upload
+        record = next(records(file, "run"), None)
+        if record is None:  # killed as W&B started: nothing to upload
             print(f"{file}: no run record, skipped", file=sys.stderr)
+            continue
+        sidecar = file.parent / WANDB_RESUMED_FROM_FILE
+        resumed_from = json.loads(sidecar.read_text()) if sidecar.is_file() else None
+        found.append(Segment(file, record.run.run_id, record.run.start_time.ToNanoseconds(), resumed_from))
     return sorted(found, key=lambda s: (s.run_id, s.start_time, s.folder))
 
 
@@ -203,7 +209,7 @@ def plan_sync(run_dir: Path) -> list[Segment]:
                 for later in run[writer + 1 : j]:
                     later.drop.append((0, float(info["global_step"])))
                 continue
-            first = next((step for _, _, step in resumed.history() if step is not None), None)
+            first = next((step for _, step in resumed.history() if step is not None), None)
             if first is not None:  # no record of the checkpoint: drop what this start logs again
                 for earlier in run[:j]:
                     earlier.drop.append((0, first))
@@ -212,11 +218,9 @@ def plan_sync(run_dir: Path) -> list[Segment]:
 
 def trimmed_records(segment: Segment) -> Iterator[bytes]:
     """The records of a segment without its dropped history rows, W&B's ``_step`` renumbered."""
-    pb = _pb()
     kept = 0
     for data in read_records(segment.file):
-        record = pb.Record()
-        record.ParseFromString(data)
+        record = parse_record(data)
         if record.WhichOneof("record_type") != "history":
             yield data
             continue
